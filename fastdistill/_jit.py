@@ -1,0 +1,75 @@
+"""The project's one Numba jit wrapper.
+
+Every compiled kernel in fastdistill is declared through :func:`jit`, so the
+compilation options are set in exactly one place:
+
+* ``nopython`` mode, ``nogil=True``;
+* ``cache=True``: the compiled machine code is stored on disk (next to the
+  module, or in the user cache folder when the install location is read-only,
+  which Numba handles by itself) so that a second process does not recompile;
+* ``error_model="numpy"``: division by zero gives inf/nan instead of raising,
+  which lets the compiler vectorise loops; inputs are validated before they
+  reach a kernel;
+* ``fastmath`` either off or the *safe* set below. ``nnan`` and ``ninf`` are
+  never enabled: they let LLVM assume that no NaN or inf exists, which breaks
+  divergence detection and NaN checks.
+
+Kernels are compiled lazily on their first call, never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__all__ = ["jit", "SAFE_FASTMATH"]
+
+#: Fast-math flags that keep IEEE semantics for NaN and inf.
+SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+
+def jit(
+    func: Callable | None = None,
+    *,
+    parallel: bool = False,
+    fastmath: bool = True,
+    cache: bool = True,
+    **options: Any,
+) -> Callable:
+    """Compile ``func`` with fastdistill's standard Numba options.
+
+    Parameters
+    ----------
+    func : callable, optional
+        The function to compile. When omitted, a decorator is returned.
+    parallel : bool, default=False
+        Enable ``numba.prange`` parallel loops.
+    fastmath : bool, default=True
+        Use :data:`SAFE_FASTMATH` (reassociation, contraction, ...). NaN and
+        inf semantics are always preserved.
+    cache : bool, default=True
+        Cache the compiled code on disk.
+    **options
+        Further options forwarded to :func:`numba.njit`.
+
+    Returns
+    -------
+    dispatcher : callable
+        A lazily compiled Numba dispatcher.
+    """
+    import numba  # imported here so that importing this module stays cheap
+
+    opts = dict(
+        nogil=True,
+        cache=cache,
+        parallel=parallel,
+        error_model="numpy",
+        fastmath=set(SAFE_FASTMATH) if fastmath else False,
+    )
+    opts.update(options)
+
+    def decorate(f: Callable) -> Callable:
+        return numba.njit(**opts)(f)
+
+    if func is None:
+        return decorate
+    return decorate(func)

@@ -1,0 +1,167 @@
+"""Thread control: one setting for Numba's parallel loops and for BLAS.
+
+fastdistill runs two kinds of parallel code: Numba ``prange`` loops and BLAS
+calls (NumPy's and SciPy's OpenBLAS, which Numba's ``np.dot`` also uses). If
+both used every core at once, a machine with ``c`` cores would run ``c * c``
+threads. The rule applied here:
+
+* inside a Numba-parallel kernel, BLAS is limited to one thread (the kernel's
+  own threads already fill the cores);
+* outside, BLAS may use the configured number of threads.
+
+:func:`set_num_threads` (or the :func:`num_threads` context manager) sets the
+number for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator
+
+__all__ = ["set_num_threads", "get_num_threads", "num_threads"]
+
+_lock = threading.Lock()
+_requested: int | None = None
+_controller = None
+
+
+def _max_threads() -> int:
+    """Return the largest thread count Numba was started with."""
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def get_num_threads() -> int:
+    """Return the number of threads fastdistill's kernels use.
+
+    Returns
+    -------
+    n : int
+        The value set by :func:`set_num_threads`, or the number of threads
+        Numba was started with (by default the number of cores).
+
+    Examples
+    --------
+    >>> import fastdistill
+    >>> fastdistill.get_num_threads() >= 1
+    True
+    """
+    if _requested is not None:
+        return _requested
+    return _max_threads()
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set the number of threads used by every fastdistill kernel and BLAS call.
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads, between 1 and the number Numba was started with
+        (environment variable ``NUMBA_NUM_THREADS``, by default the number of
+        cores). ``None`` restores the default.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or exceeds the available threads.
+
+    Examples
+    --------
+    >>> import fastdistill
+    >>> fastdistill.set_num_threads(1)
+    >>> fastdistill.get_num_threads()
+    1
+    >>> fastdistill.set_num_threads(None)
+    """
+    global _requested
+    if n is None:
+        _requested = None
+        return
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"n must be a positive integer or None, got {n!r}.")
+    n = int(n.__index__())
+    limit = _max_threads()
+    if n < 1 or n > limit:
+        raise ValueError(
+            f"n must be between 1 and {limit} (the threads Numba was started "
+            f"with; set the environment variable NUMBA_NUM_THREADS before "
+            f"starting Python to allow more), got {n}."
+        )
+    _requested = n
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """Context manager that sets the thread count and restores it on exit.
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads inside the block (see :func:`set_num_threads`).
+
+    Examples
+    --------
+    >>> import fastdistill
+    >>> with fastdistill.num_threads(1):
+    ...     fastdistill.get_num_threads()
+    1
+    """
+    global _requested
+    previous = _requested
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        _requested = previous
+
+
+def _effective_threads() -> int:
+    return max(1, min(get_num_threads(), _max_threads()))
+
+
+def _get_controller():
+    global _controller
+    with _lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        return _controller
+
+
+@contextlib.contextmanager
+def parallel_region() -> Iterator[int]:
+    """Run Numba-parallel kernels: Numba gets the threads, BLAS gets one.
+
+    Yields
+    ------
+    n_threads : int
+        The number of Numba threads in use inside the block.
+    """
+    import numba
+
+    n = _effective_threads()
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with _get_controller().limit(limits=1, user_api="blas"):
+            yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def blas_region() -> Iterator[int]:
+    """Run BLAS/LAPACK calls with the configured number of threads.
+
+    Yields
+    ------
+    n_threads : int
+        The BLAS thread limit inside the block.
+    """
+    n = _effective_threads()
+    with _get_controller().limit(limits=n, user_api="blas"):
+        yield n
