@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .exceptions import NotFittedError
+from .exceptions import not_fitted_error
 
 __all__ = [
     "check_array",
@@ -342,7 +342,7 @@ def check_is_fitted(estimator: Any, attributes: Iterable[str] | str | None = Non
             attributes = [attributes]
         fitted = all(hasattr(estimator, a) for a in attributes)
     if not fitted:
-        raise NotFittedError(
+        raise not_fitted_error(
             f"This {type(estimator).__name__} instance is not fitted yet. Call "
             f"'fit' with appropriate arguments before using this estimator."
         )

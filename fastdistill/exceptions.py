@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 __all__ = ["NotFittedError", "ConvergenceWarning", "DataConversionWarning"]
 
 
@@ -40,3 +42,57 @@ class DataConversionWarning(UserWarning):
     >>> issubclass(DataConversionWarning, UserWarning)
     True
     """
+
+
+_SK_COMPAT_CACHE: dict = {}
+
+
+def not_fitted_error(message: str) -> NotFittedError:
+    """Build a :class:`NotFittedError`, compatible with scikit-learn's if loaded.
+
+    When scikit-learn has been imported (and only then: it is never imported
+    here), the error also subclasses ``sklearn.exceptions.NotFittedError``,
+    so code that catches scikit-learn's exception catches fastdistill's.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+
+    Returns
+    -------
+    error : NotFittedError
+        The exception instance, to be raised by the caller.
+    """
+    sk = sys.modules.get("sklearn.exceptions")
+    if sk is None or not hasattr(sk, "NotFittedError"):
+        return NotFittedError(message)
+    cls = _SK_COMPAT_CACHE.get(sk.NotFittedError)
+    if cls is None:
+        cls = type("NotFittedError", (NotFittedError, sk.NotFittedError), {})
+        cls.__module__ = __name__
+        _SK_COMPAT_CACHE[sk.NotFittedError] = cls
+    return cls(message)
+
+
+def convergence_warning() -> type:
+    """Return the warning category to use for convergence warnings.
+
+    :class:`ConvergenceWarning`, or, when scikit-learn has been imported, a
+    subclass of it and of ``sklearn.exceptions.ConvergenceWarning``, so that
+    filters written for scikit-learn's warning also apply.
+
+    Returns
+    -------
+    category : type
+        A subclass of :class:`ConvergenceWarning`.
+    """
+    sk = sys.modules.get("sklearn.exceptions")
+    if sk is None or not hasattr(sk, "ConvergenceWarning"):
+        return ConvergenceWarning
+    cls = _SK_COMPAT_CACHE.get(sk.ConvergenceWarning)
+    if cls is None:
+        cls = type("ConvergenceWarning", (ConvergenceWarning, sk.ConvergenceWarning), {})
+        cls.__module__ = __name__
+        _SK_COMPAT_CACHE[sk.ConvergenceWarning] = cls
+    return cls

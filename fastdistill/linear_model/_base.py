@@ -33,6 +33,9 @@ def weights_or_empty(sample_weight, n_samples: int, dtype) -> np.ndarray:
 class LinearPredictorMixin(RegressorMixin):
     """``predict`` for models with ``coef_`` and ``intercept_``."""
 
+    def _update_tags(self, tags) -> None:
+        tags.target_tags.multi_output = True
+
     def _store_coef(self, B: np.ndarray, intercept: np.ndarray, one_d: bool, dtype) -> None:
         """Store (n_features, n_targets) coefficients scikit-learn's way."""
         coef = np.ascontiguousarray(B.T, dtype=dtype)

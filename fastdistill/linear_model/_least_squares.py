@@ -10,7 +10,7 @@ import numpy as np
 from .._base import BaseEstimator
 from .._threads import num_threads
 from .._validation import check_option, check_scalar, validate_data
-from ..exceptions import ConvergenceWarning
+from ..exceptions import convergence_warning
 from . import _gram
 from ._base import LinearPredictorMixin, check_targets, weights_or_empty
 
@@ -94,7 +94,7 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
                 "ill-conditioned; partial_fit returns their minimum-norm "
                 "solution, whose accuracy is limited to about cond(X)**2 * eps. "
                 "Call fit on the whole data to use the QR solver.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=4,
             )
         mx, my = stats.means()

@@ -12,7 +12,7 @@ from .._base import BaseEstimator
 from .._kernels import linear as K
 from .._kernels._random import seed_state
 from .._validation import check_option, check_random_state, check_scalar, validate_data
-from ..exceptions import ConvergenceWarning
+from ..exceptions import convergence_warning
 from ._base import LinearPredictorMixin, check_targets, weights_or_empty
 
 __all__ = ["SGDRegressor"]
@@ -299,7 +299,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=2,
             )
         return self

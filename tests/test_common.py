@@ -1,0 +1,44 @@
+"""scikit-learn's estimator checks, run on every fastdistill estimator.
+
+Checks that are skipped are listed in ``EXPECTED_FAILED`` with the reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
+
+pytest.importorskip("sklearn")
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+# The checks fit on tiny data with few iterations, where an iterative solver
+# legitimately warns that it stopped at max_iter (scikit-learn's do too).
+pytestmark = pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+
+ESTIMATORS = [
+    LinearRegression(),
+    Ridge(),
+    SGDRegressor(max_iter=50, tol=1e-3, random_state=0),
+]
+
+#: check name -> reason, per estimator class name.
+EXPECTED_FAILED: dict[str, dict[str, str]] = {
+    "SGDRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "SGD visits each sample once per epoch: a weight-2 sample takes one "
+            "double step where a repeated sample takes two steps, so the two "
+            "agree only in expectation (scikit-learn xfails its own "
+            "SGDRegressor on this check for the same reason)."
+        ),
+    },
+}
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -1,0 +1,188 @@
+"""Threads, determinism across thread counts, caching and cold start.
+
+Several tests start a fresh Python process, the only way to see import-time
+behaviour, a different Numba thread count, or another cache location.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastdistill
+from fastdistill.linear_model import LinearRegression, SGDRegressor
+
+ROOT = Path(fastdistill.__file__).resolve().parent.parent
+
+
+def _run(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(env_extra or {})
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, env=env, timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+FIT_AND_PRINT = """
+    import numpy as np
+    from fastdistill.linear_model import LinearRegression
+    rng = np.random.default_rng(42)
+    X = rng.normal(size=(30000, 8)) + 3.0
+    y = X @ np.arange(8.0) + rng.normal(size=30000)
+    m = LinearRegression().fit(X, y)
+    print(np.concatenate([m.coef_, [m.intercept_]]).tobytes().hex())
+"""
+
+
+def test_set_num_threads_validation_and_context():
+    n0 = fastdistill.get_num_threads()
+    with fastdistill.num_threads(1):
+        assert fastdistill.get_num_threads() == 1
+    assert fastdistill.get_num_threads() == n0
+    with pytest.raises(ValueError, match="between 1 and"):
+        fastdistill.set_num_threads(0)
+    with pytest.raises(ValueError, match="NUMBA_NUM_THREADS"):
+        fastdistill.set_num_threads(10_000)
+    with pytest.raises(TypeError):
+        fastdistill.set_num_threads(1.5)
+    with pytest.raises(RuntimeError):
+        with fastdistill.num_threads(1):
+            raise RuntimeError("restored even on error")
+    assert fastdistill.get_num_threads() == n0
+
+
+def test_results_bit_identical_across_thread_counts(rng):
+    X = rng.normal(size=(20000, 6)) + 10.0
+    y = X @ rng.normal(size=(6, 2))
+    out = []
+    for n in sorted({1, fastdistill.get_num_threads()}):
+        with fastdistill.num_threads(n):
+            m = LinearRegression().fit(X, y)
+            out.append((m.coef_.copy(), m.intercept_.copy()))
+    for coef, b in out[1:]:
+        np.testing.assert_array_equal(coef, out[0][0])
+        np.testing.assert_array_equal(b, out[0][1])
+
+
+def test_blas_limited_inside_parallel_region():
+    pytest.importorskip("threadpoolctl")
+    from threadpoolctl import threadpool_info
+
+    from fastdistill._threads import blas_region, parallel_region
+
+    with parallel_region():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    with fastdistill.num_threads(1), blas_region():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_other_thread_count_process_gives_same_result():
+    here = _run(FIT_AND_PRINT)
+    one = _run(FIT_AND_PRINT, {"NUMBA_NUM_THREADS": "1"})
+    assert here == one
+
+
+def test_import_is_cheap_and_compiles_nothing():
+    out = _run("""
+        import sys, fastdistill
+        from fastdistill import set_num_threads
+        print('numba' in sys.modules, 'sklearn' in sys.modules, 'scipy' in sys.modules)
+    """)
+    assert out.split() == ["False", "False", "False"]
+
+
+def test_works_without_sklearn():
+    out = _run("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "sklearn" or name.startswith("sklearn."):
+                    raise ImportError("blocked for this test")
+        sys.meta_path.insert(0, Block())
+        import numpy as np
+        import fastdistill
+        from fastdistill import LinearRegression, Ridge, SGDRegressor, NotFittedError
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(200, 3)); y = X @ np.array([1.0, 2.0, 3.0])
+        for m in (LinearRegression(), Ridge(alpha=1e-6), SGDRegressor(random_state=0)):
+            assert m.fit(X, y).score(X, y) > 0.99, m
+        try:
+            Ridge().predict(X)
+        except NotFittedError:
+            pass
+        print("sklearn" in sys.modules)
+    """)
+    assert out.strip() == "False"
+
+
+def test_read_only_install_location_falls_back_to_user_cache(tmp_path):
+    # As root a chmod'ed folder stays writable, so make every write into the
+    # package folder fail the way a read-only install does.
+    code = f"""
+        import os, tempfile
+        pkg = {str(ROOT / 'fastdistill')!r}
+        real = tempfile.TemporaryFile
+        def guarded(*a, **k):
+            if str(k.get('dir', '')).startswith(pkg):
+                raise PermissionError(13, 'read-only file system', k.get('dir'))
+            return real(*a, **k)
+        tempfile.TemporaryFile = guarded
+        import numpy as np
+        from fastdistill.linear_model import SGDRegressor
+        X = np.ones((5, 2)); y = np.ones(5)
+        SGDRegressor(max_iter=2, tol=None).fit(X, y)
+        print("ok")
+    """
+    env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = _run(code, env)
+    assert out.strip().endswith("ok")
+    cached = list((tmp_path / "cache").rglob("*.nbi"))
+    assert cached, "kernels were not cached in the user cache folder"
+
+
+def test_second_process_loads_kernels_from_cache(tmp_path):
+    code = """
+        import numpy as np
+        from fastdistill.linear_model import SGDRegressor
+        from fastdistill._kernels import linear
+        SGDRegressor(max_iter=2, tol=None, shuffle=False).fit(np.ones((5, 2)), np.ones(5))
+        print(len(linear.sgd_epoch.stats.cache_hits), len(linear.sgd_epoch.stats.cache_misses))
+    """
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _run(code, env)
+        hits, misses = _run(code, env).split()
+    assert int(hits) >= 1 and int(misses) == 0
+
+
+def test_sgd_same_seed_same_result_in_another_process():
+    code = """
+        import numpy as np, warnings
+        from fastdistill.linear_model import SGDRegressor
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(500, 4)); y = X.sum(1)
+        print(SGDRegressor(random_state=3).fit(X, y).coef_.tobytes().hex())
+    """
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 4))
+    y = X.sum(1)
+    here = SGDRegressor(random_state=3).fit(X, y).coef_.tobytes().hex()
+    assert _run(code, {"NUMBA_NUM_THREADS": "1"}).strip() == here
