@@ -30,6 +30,7 @@ __all__ = [
     "check_random_state",
     "check_scalar",
     "check_option",
+    "assert_finite",
 ]
 
 _FLOAT_DTYPES = (np.float32, np.float64)
@@ -52,6 +53,19 @@ def _first_nonfinite(X: np.ndarray) -> tuple:
             i, j = bad[0]
             return (start + int(i), int(j))
     return ()
+
+
+def assert_finite(X: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming the first NaN/inf in ``X``, if any.
+
+    Parameters
+    ----------
+    X : ndarray
+        Array to check.
+    name : str
+        Name used in the message.
+    """
+    _assert_finite(X, name)
 
 
 def _assert_finite(X: np.ndarray, name: str) -> None:
@@ -365,6 +379,7 @@ def validate_data(
     reset: bool,
     dtype=None,
     ensure_min_samples: int = 1,
+    force_all_finite: bool = True,
 ) -> np.ndarray:
     """Validate ``X`` for ``estimator`` and record or check its feature count.
 
@@ -381,6 +396,11 @@ def validate_data(
         Forced dtype; ``None`` applies the dtype policy.
     ensure_min_samples : int, default=1
         Minimum number of samples.
+    force_all_finite : bool, default=True
+        Reject NaN/inf here. Only a caller whose kernel provably turns any
+        non-finite input into a non-finite result (and then calls
+        :func:`assert_finite` for the message) may pass False, to save a
+        pass over ``X``.
 
     Returns
     -------
@@ -388,7 +408,8 @@ def validate_data(
         The validated array (no copy when ``X`` is a C-contiguous float array).
     """
     names = _feature_names(X)
-    arr = check_array(X, dtype=dtype, ensure_min_samples=ensure_min_samples)
+    arr = check_array(X, dtype=dtype, ensure_min_samples=ensure_min_samples,
+                      force_all_finite=force_all_finite)
     n_features = arr.shape[1]
     if reset:
         estimator.n_features_in_ = n_features

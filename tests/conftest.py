@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# Test helpers (naive.py) are imported by name; importlib mode does not put
+# this folder on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture
@@ -14,10 +21,3 @@ def seed() -> int:
 @pytest.fixture
 def rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
-
-
-def tolerance(dtype) -> dict:
-    """dtype-aware tolerances for cross-path comparisons."""
-    if np.dtype(dtype) == np.float32:
-        return {"rtol": 1e-4, "atol": 1e-4}
-    return {"rtol": 1e-7, "atol": 1e-9}

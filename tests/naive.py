@@ -76,3 +76,10 @@ def sgd_squared(X, Y, order_per_epoch, *, eta0, alpha, penalty, l1_ratio, lr,
                 q += W - z
             t += 1
     return W, b, t
+
+
+def tolerance(dtype) -> dict:
+    """dtype-aware tolerances for cross-path comparisons."""
+    if np.dtype(dtype) == np.float32:
+        return {"rtol": 1e-4, "atol": 1e-4}
+    return {"rtol": 1e-7, "atol": 1e-9}

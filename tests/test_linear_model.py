@@ -6,8 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import tolerance
-from naive import sgd_squared, weighted_least_squares
+from naive import sgd_squared, tolerance, weighted_least_squares
 
 from fastdistill.exceptions import ConvergenceWarning
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
@@ -354,3 +353,20 @@ def test_bad_params_closed_form(rng):
         LinearRegression(n_jobs=0).fit(X, y)
     with pytest.raises(TypeError, match="fit_intercept"):
         LinearRegression(fit_intercept="yes").fit(X, y)
+
+
+def test_sgd_nan_in_later_call_leaves_model_unchanged(rng):
+    X, y = _data(rng, n=100)
+    X = (X - X.mean(0)) / X.std(0)
+    model = SGDRegressor(random_state=0).partial_fit(X, y)
+    coef, t = model.coef_.copy(), model.t_
+    bad = X.copy()
+    bad[37, 2] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at position \[37, 2\]"):
+        model.partial_fit(bad, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model._W[0], coef)
+    assert model.t_ == t
+    bad[37, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        SGDRegressor(random_state=0).fit(bad, y)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._jit import jit
 
-__all__ = ["next_uint64", "next_double", "shuffle_inplace", "seed_state"]
+__all__ = ["next_uint64", "next_double", "bounded", "shuffle_inplace", "seed_state"]
 
 _MULT = np.uint64(0x2545F4914F6CDD1D)
 
@@ -52,12 +52,18 @@ def next_double(state):
 
 
 @jit
+def bounded(state, m):
+    """Random integer in [0, m) for 0 < m < 2**32 (Lemire's multiply-shift)."""
+    r = next_uint64(state) >> np.uint64(32)
+    return np.int64((r * np.uint64(m)) >> np.uint64(32))
+
+
+@jit
 def shuffle_inplace(order, state):
-    """Fisher-Yates shuffle of the int64 array ``order`` (modified in place)."""
-    for i in range(order.shape[0] - 1, 0, -1):
-        j = np.int64(next_double(state) * (i + 1))
-        if j > i:
-            j = i
+    """Fisher-Yates shuffle of the integer array ``order`` (modified in place)."""
+    n = order.shape[0]
+    for i in range(n - 1):
+        j = i + bounded(state, n - i)
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp

@@ -11,7 +11,13 @@ import numpy as np
 from .._base import BaseEstimator
 from .._kernels import linear as K
 from .._kernels._random import seed_state
-from .._validation import check_option, check_random_state, check_scalar, validate_data
+from .._validation import (
+    assert_finite,
+    check_option,
+    check_random_state,
+    check_scalar,
+    validate_data,
+)
 from ..exceptions import convergence_warning
 from ._base import LinearPredictorMixin, check_targets, weights_or_empty
 
@@ -156,7 +162,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
         check_scalar(self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
 
     def _init_state(self, d: int, k: int, dtype, coef_init, intercept_init) -> None:
-        W = np.zeros((d, k), dtype=dtype)
+        W = np.zeros((k, d), dtype=dtype)
         b = np.zeros(k, dtype=dtype)
         if coef_init is not None:
             ci = np.asarray(coef_init, dtype=dtype).reshape(k, d) if np.size(coef_init) == d * k else None
@@ -165,7 +171,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
                     f"coef_init has shape {np.shape(coef_init)}, expected "
                     f"({d},) or ({k}, {d})."
                 )
-            W[:] = ci.T
+            W[:] = ci
         if intercept_init is not None:
             ii = np.asarray(intercept_init, dtype=dtype).reshape(-1)
             if ii.shape[0] != k:
@@ -187,7 +193,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
             typw = np.sqrt(1.0 / np.sqrt(alpha))
             optimal_init = 1.0 / (typw * alpha)
         order = np.arange(n, dtype=np.int64)
-        q = np.zeros((d, k), dtype=np.float64)
+        q = np.zeros((k, d), dtype=np.float64)
         u = np.zeros(k, dtype=np.float64)
         eta_adapt = np.full(k, float(self.eta0))
         active = np.ones(k, dtype=np.uint8)
@@ -195,6 +201,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
         no_improve = np.zeros(k, dtype=np.int64)
         tol = self.tol if (use_tol and self.tol is not None) else -np.inf
         epochs = 0
+        snapshot = (self._W.copy(), self._b.copy(), self.t_)
         for epoch in range(max_iter):
             t, sumloss = K.sgd_epoch(
                 X, Y, sw, order, self._rng_state, bool(self.shuffle),
@@ -213,6 +220,10 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
                 )
             finite = np.all(np.isfinite(self._W)) and np.all(np.isfinite(self._b))
             if not (finite and np.all(np.isfinite(sumloss))):
+                # X was not scanned up front (the epoch itself detects NaN/inf:
+                # see sgd_epoch); undo this call's steps, then say which it was.
+                self._W[:], self._b[:], self.t_ = snapshot
+                assert_finite(X, "X")
                 raise ValueError(
                     f"Floating-point under-/overflow occurred at epoch #{epochs}. "
                     f"Scale the input data (for example to zero mean and unit "
@@ -241,7 +252,8 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
     def _fit_impl(self, X, y, sample_weight, *, reset, max_iter, use_tol,
                   coef_init=None, intercept_init=None):
         self._check_params()
-        X = validate_data(self, X, reset=reset)
+        # NaN/inf in X are caught by the epoch kernel (saves a pass over X).
+        X = validate_data(self, X, reset=reset, force_all_finite=False)
         Y, one_d = check_targets(y, X)
         sw = weights_or_empty(sample_weight, X.shape[0], X.dtype)
         if reset:
@@ -260,7 +272,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
                 Y = Y.astype(self._W.dtype)
                 sw = sw.astype(self._W.dtype)
         self.n_iter_ = self._epochs(X, Y, sw, max_iter, use_tol)
-        self._store_coef(self._W, self._b, self._one_d, self._dtype)
+        self._store_coef(self._W.T, self._b, self._one_d, self._dtype)
         if not self.fit_intercept:
             self.intercept_ = np.zeros(self._k, dtype=self._dtype)
         elif self._one_d:
