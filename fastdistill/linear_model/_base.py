@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._base import BaseEstimator, RegressorMixin
+from .._base import RegressorMixin
 from .._threads import blas_region
 from .._validation import check_sample_weight, check_y, validate_data
 
 
 def check_targets(y, X: np.ndarray) -> tuple[np.ndarray, bool]:
     """Validate ``y`` against ``X``; return a 2-D target of X's dtype.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Target values.
+    X : ndarray of shape (n_samples, n_features)
+        Validated samples (gives the dtype and the sample count).
 
     Returns
     -------
@@ -25,7 +32,22 @@ def check_targets(y, X: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def weights_or_empty(sample_weight, n_samples: int, dtype) -> np.ndarray:
-    """Validated sample weights, or an empty array meaning "all ones"."""
+    """Validated sample weights, or an empty array meaning "all ones".
+
+    Parameters
+    ----------
+    sample_weight : None, float or array-like of shape (n_samples,)
+        Weights as given by the user.
+    n_samples : int
+        Number of samples.
+    dtype : dtype
+        dtype of the result (the dtype of X).
+
+    Returns
+    -------
+    sw : ndarray of shape (n_samples,) or (0,)
+        The weights; empty when none were given (kernels read that as ones).
+    """
     sw = check_sample_weight(sample_weight, n_samples, dtype=dtype)
     return np.empty(0, dtype=dtype) if sw is None else sw
 
@@ -67,4 +89,4 @@ class LinearPredictorMixin(RegressorMixin):
         return out
 
 
-__all__ = ["check_targets", "weights_or_empty", "LinearPredictorMixin", "BaseEstimator"]
+__all__ = ["check_targets", "weights_or_empty", "LinearPredictorMixin"]
