@@ -27,7 +27,7 @@ def _run(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
     env.update(env_extra or {})
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, env=env, timeout=timeout,
+        capture_output=True, text=True, env=env, timeout=timeout, cwd=str(ROOT),
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

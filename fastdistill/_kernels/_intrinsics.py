@@ -6,7 +6,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["prefetch_row"]
+__all__ = ["prefetch_row", "atomic_load", "atomic_store"]
 
 _LINE = 64
 
@@ -43,6 +43,42 @@ def prefetch_row(typingctx, arr, i):
         with cgutils.for_range_slice(builder, zero, nbytes, step) as (offset, _):
             ptr = builder.inttoptr(builder.add(start, offset), ptr_t)
             builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def atomic_load(typingctx, arr, i):
+    """Load ``arr[i]`` (1-D int64) atomically (monotonic ordering).
+
+    Used to read a progress counter written by another thread: unlike a plain
+    load, the compiler may not hoist it out of a polling loop.
+    """
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
+        return None
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        return builder.load_atomic(ptr, "monotonic", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def atomic_store(typingctx, arr, i, value):
+    """Store ``value`` into ``arr[i]`` (1-D int64) atomically (monotonic ordering)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
+        return None
+    sig = types.void(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        value = context.cast(builder, args[2], signature.args[2], types.int64)
+        builder.store_atomic(value, ptr, "monotonic", 8)
         return context.get_dummy_value()
 
     return sig, codegen
