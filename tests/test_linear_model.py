@@ -370,3 +370,21 @@ def test_sgd_nan_in_later_call_leaves_model_unchanged(rng):
     bad[37, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         SGDRegressor(random_state=0).fit(bad, y)
+
+
+def test_partial_fit_with_nan_chunk_changes_nothing(rng):
+    X, y = _data(rng, n=200, k=2)
+    model = LinearRegression().partial_fit(X[:100], y[:100])
+    coef = model.coef_.copy()
+    n_seen = model._stats.n
+    bad = X[100:].copy()
+    bad[5, 1] = np.inf
+    with pytest.raises(ValueError, match=r"infinity at position \[5, 1\]"):
+        model.partial_fit(bad, y[100:])
+    np.testing.assert_array_equal(model.coef_, coef)
+    assert model._stats.n == n_seen
+    model.partial_fit(X[100:], y[100:])
+    whole = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-9, atol=1e-11)
+    with pytest.raises(ValueError, match="NaN"):
+        LinearRegression().fit(np.where(X > 2, np.nan, X), y)

@@ -6,7 +6,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["prefetch_row", "atomic_load", "atomic_store"]
+__all__ = ["prefetch_row"]
 
 _LINE = 64
 
@@ -47,38 +47,3 @@ def prefetch_row(typingctx, arr, i):
 
     return sig, codegen
 
-
-@intrinsic
-def atomic_load(typingctx, arr, i):
-    """Load ``arr[i]`` (1-D int64) atomically (monotonic ordering).
-
-    Used to read a progress counter written by another thread: unlike a plain
-    load, the compiler may not hoist it out of a polling loop.
-    """
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
-        return None
-    sig = types.int64(arr, types.intp)
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
-        return builder.load_atomic(ptr, "monotonic", 8)
-
-    return sig, codegen
-
-
-@intrinsic
-def atomic_store(typingctx, arr, i, value):
-    """Store ``value`` into ``arr[i]`` (1-D int64) atomically (monotonic ordering)."""
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
-        return None
-    sig = types.void(arr, types.intp, types.int64)
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
-        value = context.cast(builder, args[2], signature.args[2], types.int64)
-        builder.store_atomic(value, ptr, "monotonic", 8)
-        return context.get_dummy_value()
-
-    return sig, codegen

@@ -17,6 +17,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
+from ._blas import syrk_lower
 from ._intrinsics import prefetch_row
 from ._random import shuffle_inplace
 
@@ -57,13 +58,15 @@ def block_layout(n_samples: int, n_cols: int, itemsize: int) -> tuple[int, int]:
 
 
 @jit(parallel=True)
-def gram_blocks(X, Y, sw, shift, block_rows, n_slots):
+def gram_blocks(X, Y, sw, shift, block_rows, n_slots, syrk_addr):
     """Shifted, weighted cross products of the augmented matrix ``Z = [X, Y]``.
 
     With ``z_i = sqrt(w_i) * ([x_i, y_i] - shift)`` it returns, summed over
     rows, ``G = sum z_i z_i^T`` (float64, shape (p, p) with p = d + k),
     ``s = sum sqrt(w_i) z_i`` and ``W = sum w_i``. Each block's product is one
-    BLAS GEMM in the input dtype, accumulated in float64.
+    BLAS ``?syrk`` in the input dtype (half a GEMM's work), accumulated in
+    float64. NaN/inf in the input propagate into ``G`` (callers check ``G``
+    instead of scanning ``X`` beforehand).
 
     Parameters
     ----------
@@ -72,6 +75,7 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots):
     sw : (n,) or (0,) array of X's dtype - sample weights (empty: all ones)
     shift : (p,) array of X's dtype - subtracted from every row of Z
     block_rows, n_slots : int - from :func:`block_layout`
+    syrk_addr : int - from :func:`fastdistill._kernels._blas.syrk_address`
 
     Returns
     -------
@@ -89,6 +93,8 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots):
         b0 = slot * n_blocks // n_slots
         b1 = (slot + 1) * n_blocks // n_slots
         buf = np.empty((block_rows, p), dtype=X.dtype)
+        C = np.empty((p, p), dtype=X.dtype)
+        Gs = G[slot]
         for b in range(b0, b1):
             r0 = b * block_rows
             r1 = min(n, r0 + block_rows)
@@ -104,8 +110,10 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots):
                 for j in range(p):
                     S[slot, j] += buf[i, j] * swi
                 Wsum[slot] += wi
-            Z = buf[:m]
-            G[slot] += np.dot(Z.T, Z)
+            syrk_lower(syrk_addr, buf[:m], C)
+            for a in range(p):
+                for c in range(a + 1):
+                    Gs[a, c] += C[a, c]
     Gt = np.zeros((p, p), dtype=np.float64)
     St = np.zeros(p, dtype=np.float64)
     Wt = 0.0
@@ -113,6 +121,9 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots):
         Gt += G[slot]
         St += S[slot]
         Wt += Wsum[slot]
+    for a in range(p):
+        for c in range(a):
+            Gt[c, a] = Gt[a, c]
     return Gt, St, Wt
 
 

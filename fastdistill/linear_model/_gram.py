@@ -18,6 +18,8 @@ import numpy as np
 import scipy.linalg
 
 from .._kernels import linear as K
+from .._kernels._blas import syrk_address
+from .._validation import assert_finite
 from .._threads import blas_region, parallel_region
 
 #: Reciprocal condition number (of the column-scaled Gram matrix) below which
@@ -26,15 +28,15 @@ from .._threads import blas_region, parallel_region
 RCOND_LIMIT = 1e-8
 
 
-def _run_blocked(kernel, X, Y, sw, shift):
+def _run_blocked(kernel, X, Y, sw, shift, *extra):
     block_rows, n_slots = K.block_layout(X.shape[0], X.shape[1] + Y.shape[1], X.itemsize)
     # Many slots: parallel loop with single-threaded BLAS inside. Few slots
-    # (very wide data): a serial loop whose GEMMs use the BLAS threads.
+    # (very wide data): a serial loop whose BLAS calls use the BLAS threads.
     with parallel_region() as n_threads:
         if n_slots >= n_threads:
-            return kernel(X, Y, sw, shift, block_rows, n_slots)
+            return kernel(X, Y, sw, shift, block_rows, n_slots, *extra)
     with blas_region():
-        return kernel(X, Y, sw, shift, block_rows, n_slots)
+        return kernel(X, Y, sw, shift, block_rows, n_slots, *extra)
 
 
 class GramStats:
@@ -60,17 +62,31 @@ class GramStats:
         self.n = 0
 
     def add(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray) -> None:
-        """Accumulate a validated chunk (``sw`` empty for unit weights)."""
-        if self.shift is None:
+        """Accumulate a validated chunk (``sw`` empty for unit weights).
+
+        ``X`` need not have been checked for NaN/inf: they show in the
+        statistics, which are checked here, and nothing is accumulated then.
+        """
+        shift = self.shift
+        if shift is None:
             p = self.d + self.k
             if self.center:
                 head = slice(0, min(X.shape[0], 1024))
                 shift = np.concatenate([X[head].mean(axis=0), Y[head].mean(axis=0)])
             else:
                 shift = np.zeros(p)
-            self.shift = shift.astype(np.float64)
-        shift = self.shift.astype(X.dtype)
-        G, s, W = _run_blocked(K.gram_blocks, X, Y, sw, shift)
+            shift = shift.astype(np.float64)
+        G, s, W = _run_blocked(K.gram_blocks, X, Y, sw, shift.astype(X.dtype),
+                               syrk_address(X.dtype))
+        if not np.all(np.isfinite(G)):
+            # X was not scanned up front: NaN/inf in the data propagate into G.
+            assert_finite(X, "X")
+            assert_finite(Y, "y")
+            raise ValueError(
+                "The cross products X^T X overflowed: the data's values are "
+                "too large. Scale the features (e.g. to unit variance) first."
+            )
+        self.shift = shift
         self.G += G
         self.s += s
         self.W += W

@@ -45,19 +45,25 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
                 raise ValueError(f"n_jobs must be -1 or a positive integer, got {n_jobs}.")
         threads = None if n_jobs in (None, -1) else int(n_jobs)
         with num_threads(threads) if threads is not None else _nullcontext():
-            X = validate_data(self, X, reset=reset)
+            # NaN/inf in X surface in the Gram statistics (GramStats.add).
+            X = validate_data(self, X, reset=reset, force_all_finite=False)
             Y, one_d = check_targets(y, X)
             if not reset and Y.shape[1] != self._stats.k:
                 raise ValueError(
                     f"y has {Y.shape[1]} targets but earlier calls had {self._stats.k}."
                 )
             sw = weights_or_empty(sample_weight, X.shape[0], X.dtype)
+            self._alpha(Y.shape[1])  # check every parameter before any work
+            self._solver()
+            self._tol()
             if reset:
-                self._stats = _gram.GramStats(X.shape[1], Y.shape[1], bool(self.fit_intercept))
+                stats = _gram.GramStats(X.shape[1], Y.shape[1], bool(self.fit_intercept))
+                stats.add(X, Y, sw)
+                self._stats = stats
                 self._one_d = one_d
                 self._dtype = X.dtype
-            stats = self._stats
-            stats.add(X, Y, sw)
+            else:
+                self._stats.add(X, Y, sw)
             self._solve(X, Y, sw, allow_qr)
         return self
 
