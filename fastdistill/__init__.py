@@ -25,10 +25,11 @@ _LAZY = {
     "LinearRegression": "fastdistill.linear_model",
     "Ridge": "fastdistill.linear_model",
     "SGDRegressor": "fastdistill.linear_model",
+    "KMeans": "fastdistill.cluster",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }
-_SUBMODULES = {"linear_model", "exceptions", "datasets", "cli"}
+_SUBMODULES = {"linear_model", "cluster", "decomposition", "exceptions", "datasets", "cli"}
 
 __all__ = [
     "set_num_threads",

@@ -126,6 +126,10 @@ def _get_controller():
     global _controller
     with _lock:
         if _controller is None:
+            # Load SciPy's BLAS first: Numba's np.dot and our BLAS intrinsics
+            # call it, and threadpoolctl only controls libraries loaded when
+            # the controller is created.
+            import scipy.linalg.cython_blas  # noqa: F401
             from threadpoolctl import ThreadpoolController
 
             _controller = ThreadpoolController()

@@ -1,0 +1,498 @@
+"""Lloyd k-means (``KMeans``) and greedy k-means++ seeding."""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import warnings
+
+import numpy as np
+
+from .._base import BaseEstimator, ClusterMixin, TransformerMixin
+from .._kernels import cluster as K
+from .._stats import mean_var
+from .._threads import parallel_region
+from .._validation import (
+    check_array,
+    check_random_state,
+    check_sample_weight,
+    check_scalar,
+    validate_data,
+)
+from ..exceptions import convergence_warning
+
+__all__ = ["KMeans", "kmeans_plusplus"]
+
+#: Rows per chunk of a Lloyd pass (the distance block is chunk x k).
+CHUNK_ROWS = 512
+#: Rows per block of the k-means++ passes.
+KPP_BLOCK = 1024
+
+
+def _layout(n: int, k: int, d: int) -> tuple[int, int]:
+    n_chunks = -(-n // CHUNK_ROWS)
+    by_memory = max(1, (64 << 20) // max(1, k * d * 8))
+    n_slots = int(max(1, min(n_chunks, 32, by_memory)))
+    return CHUNK_ROWS, n_slots
+
+
+def _lloyd(X, sw, shift, centers_s, labels, update):
+    """Run one Lloyd pass; returns (sums, weights, inertia, changed)."""
+    n, d = X.shape
+    k = centers_s.shape[0]
+    chunk, n_slots = _layout(n, k, d)
+    c_norms = np.einsum("ij,ij->i", centers_s, centers_s).astype(X.dtype)
+    with parallel_region():
+        return K.lloyd_pass(X, sw, shift, centers_s, c_norms, labels, chunk, n_slots, update)
+
+
+def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None,
+                    n_local_trials: int | None = None):
+    """Greedy k-means++ seeding, compiled.
+
+    Each new center is the best of ``n_local_trials`` candidates drawn with
+    probability proportional to the (weighted) squared distance to the
+    nearest chosen center; "best" minimises the resulting potential, as in
+    scikit-learn's ``kmeans_plusplus``. One parallel pass over ``X`` per
+    center computes every candidate's potential per block of rows; the
+    sampling reuses those block sums, so no ``n x n_local_trials`` distance
+    matrix is ever held.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data to pick seeds from.
+    n_clusters : int
+        Number of seeds.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed.
+    n_local_trials : int, default=None
+        Candidates per step (default ``2 + int(log(n_clusters))``).
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        The seeds.
+    indices : ndarray of shape (n_clusters,)
+        Their row indices in ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill.cluster import kmeans_plusplus
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]])
+    >>> centers, idx = kmeans_plusplus(X, 2, random_state=0)
+    >>> sorted(np.round(centers[:, 0]).tolist())
+    [0.0, 10.0]
+    """
+    X = check_array(X)
+    n = X.shape[0]
+    check_scalar(n_clusters, "n_clusters", numbers.Integral, min_val=1, max_val=n)
+    sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
+    sw = np.empty(0, dtype=X.dtype) if sw is None else sw
+    rng = check_random_state(random_state)
+    return _kmeans_plusplus(X, n_clusters, sw, rng, n_local_trials)
+
+
+def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
+    n, d = X.shape
+    L = n_local_trials if n_local_trials is not None else 2 + int(np.log(k))
+    if shift is None:
+        shift = mean_var(X)[0]
+    shift_x = shift.astype(X.dtype)
+    centers = np.empty((k, d), dtype=X.dtype)
+    indices = np.empty(k, dtype=np.int64)
+    if sw.shape[0]:
+        first = int(rng.choice(n, p=sw / sw.sum()))
+    else:
+        first = int(rng.integers(n))
+    centers[0] = X[first]
+    indices[0] = first
+    closest = np.full(n, np.inf)
+
+    def shifted(rows):
+        c = (rows.astype(np.float64) - shift).astype(X.dtype)
+        return c, np.einsum("ij,ij->i", c, c).astype(X.dtype)
+
+    last, last_norm = shifted(centers[:1])
+    with parallel_region():
+        pots = K.kpp_pass(X, sw, shift_x, last, last_norm, True, closest, KPP_BLOCK)
+    block = pots[:, 0].copy()
+    current = block.sum()
+    for c in range(1, k):
+        targets = rng.uniform(size=L) * current
+        cand_ids = K.kpp_pick(X, sw, shift_x, last, last_norm, closest, block, KPP_BLOCK,
+                              targets)
+        trial, trial_norm = shifted(np.concatenate([centers[c - 1 : c], X[cand_ids]]))
+        with parallel_region():
+            pots = K.kpp_pass(X, sw, shift_x, trial, trial_norm, c > 1, closest, KPP_BLOCK)
+        cand_pot = pots[:, 1:].sum(axis=0)
+        best = int(np.argmin(cand_pot))
+        current = cand_pot[best]
+        block = pots[:, 1 + best].copy()
+        centers[c] = X[cand_ids[best]]
+        indices[c] = cand_ids[best]
+        last, last_norm = trial[1 + best : 2 + best], trial_norm[1 + best : 2 + best]
+    return centers, indices
+
+
+class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-means clustering by Lloyd's algorithm, compiled and parallel.
+
+    Each iteration is one parallel pass over ``X`` that assigns every row to
+    its nearest center and accumulates per-chunk partial sums (merged in a
+    fixed order: results do not depend on the thread count). Distances use
+    ``||c||^2 - 2 x.c`` on data shifted by its mean (no copy of ``X``: the
+    shift is applied chunk by chunk in a small buffer), with the products
+    computed by one BLAS GEMM per chunk. Seeding by greedy k-means++ is compiled too.
+    Empty clusters are relocated to the farthest points, as scikit-learn does.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {"k-means++", "random"}, callable or array of shape (n_clusters, n_features), default="k-means++"
+        Seeding method, or the initial centers.
+    n_init : "auto" or int, default="auto"
+        Number of seedings; the run with the lowest inertia is kept. "auto"
+        is 1 for "k-means++" or an array, 10 for "random".
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations per run.
+    tol : float, default=1e-4
+        Convergence when the squared center shift sums to at most ``tol``
+        times the mean feature variance.
+    verbose : int, default=0
+        Print the inertia at each iteration.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the seeding; the same seed gives the same clustering.
+    copy_x : bool, default=True
+        Accepted for compatibility; ``X`` is never copied nor modified.
+    algorithm : {"lloyd"}, default="lloyd"
+        Only Lloyd's algorithm is implemented.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Centers, in the dtype of ``X``.
+    labels_ : ndarray of shape (n_samples,), int32
+        Cluster of each training row.
+    inertia_ : float
+        Sum of (weighted) squared distances of rows to their center.
+    n_iter_ : int
+        Lloyd iterations of the kept run.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill.cluster import KMeans
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0],
+    ...               [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(km.cluster_centers_[:, 0].tolist())
+    [1.0, 10.0]
+    >>> km.predict([[0.0, 0.0], [12.0, 3.0]]).tolist() == [km.labels_[0], km.labels_[3]]
+    True
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd"):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+
+    def _update_tags(self, tags) -> None:
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+
+    def __sklearn_tags__(self):
+        """Describe this estimator to scikit-learn (imported lazily)."""
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _check_params(self, n_samples: int, n_features: int):
+        check_scalar(self.n_clusters, "n_clusters", numbers.Integral, min_val=1)
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}: "
+                f"ask for fewer clusters or pass more rows."
+            )
+        check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=1)
+        check_scalar(self.tol, "tol", numbers.Real, min_val=0.0)
+        if self.algorithm != "lloyd":
+            raise ValueError(
+                f"algorithm must be 'lloyd' (the only one implemented), got {self.algorithm!r}."
+            )
+        init = self.init
+        if isinstance(init, str):
+            if init not in ("k-means++", "random"):
+                raise ValueError(
+                    f"init must be 'k-means++', 'random', a callable or an array of "
+                    f"shape (n_clusters, n_features); got {init!r}."
+                )
+        elif not callable(init):
+            arr = check_array(init, name="init")
+            if arr.shape != (self.n_clusters, n_features):
+                raise ValueError(
+                    f"init has shape {arr.shape}, expected ({self.n_clusters}, "
+                    f"{n_features}) = (n_clusters, n_features)."
+                )
+        if self.n_init == "auto":
+            n_init = 10 if isinstance(init, str) and init == "random" else 1
+        else:
+            check_scalar(self.n_init, "n_init", numbers.Integral, min_val=1)
+            n_init = int(self.n_init)
+        if not isinstance(init, str) and not callable(init) and n_init != 1:
+            warnings.warn(
+                f"Explicit initial center position passed: performing only one init "
+                f"in KMeans instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return n_init
+
+    def _init_centers(self, X, sw, rng):
+        k = self.n_clusters
+        init = self.init
+        if isinstance(init, str) and init == "k-means++":
+            return _kmeans_plusplus(X, k, sw, rng, shift=self._fit_shift)[0]
+        if isinstance(init, str) and init == "random":
+            p = sw / sw.sum() if sw.shape[0] else None
+            seeds = rng.choice(X.shape[0], size=k, replace=False, p=p)
+            return X[seeds]
+        if callable(init):
+            centers = check_array(init(X, k, random_state=rng), name="init(...)", dtype=X.dtype)
+            if centers.shape != (k, X.shape[1]):
+                raise ValueError(
+                    f"The init callable returned shape {centers.shape}, expected "
+                    f"({k}, {X.shape[1]})."
+                )
+            return centers
+        return check_array(init, name="init", dtype=X.dtype)
+
+    def _run_lloyd(self, X, sw, shift, centers0, tol):
+        centers = (centers0.astype(np.float64) - shift).astype(X.dtype)
+        labels = np.full(X.shape[0], -1, dtype=np.int32)
+        shift_x = shift.astype(X.dtype)
+        strict = False
+        it = 0
+        for it in range(self.max_iter):
+            sums, wts, inertia, changed = _lloyd(X, sw, shift_x, centers, labels, True)
+            empty = np.flatnonzero(wts == 0)
+            if empty.size:
+                self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty)
+            new = (sums / np.where(wts > 0, wts, 1.0)[:, None]).astype(X.dtype)
+            new[wts == 0] = centers[wts == 0]
+            center_shift_tot = float(((new.astype(np.float64) - centers) ** 2).sum())
+            centers = new
+            if self.verbose:
+                print(f"Iteration {it}, inertia {inertia}.", file=sys.stdout)
+            if changed == 0:
+                strict = True
+                if self.verbose:
+                    print(f"Converged at iteration {it}: strict convergence.")
+                break
+            if center_shift_tot <= tol:
+                if self.verbose:
+                    print(f"Converged at iteration {it}: center shift "
+                          f"{center_shift_tot} within tolerance {tol}.")
+                break
+        del strict
+        _, _, inertia, _ = _lloyd(X, sw, shift_x, centers, labels, False)
+        return labels, float(inertia), centers, it + 1
+
+    @staticmethod
+    def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty):
+        """Move empty clusters to the farthest points (scikit-learn's rule)."""
+        n_empty = empty.size
+        with parallel_region():
+            dist = K.far_points(X, shift_x, centers, labels, 4096)
+        far = np.argpartition(dist, -n_empty)[: -n_empty - 1 : -1]
+        for new_id, idx in zip(empty, far):
+            w = float(sw[idx]) if sw.shape[0] else 1.0
+            x = X[idx].astype(np.float64) - shift_x
+            old_id = labels[idx]
+            sums[old_id] -= x * w
+            wts[old_id] -= w
+            sums[new_id] = x * w
+            wts[new_id] = w
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (not copied when it is a C-contiguous float array).
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = validate_data(self, X, reset=True)
+        n, d = X.shape
+        n_init = self._check_params(n, d)
+        sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
+        sw = np.empty(0, dtype=X.dtype) if sw is None else sw
+        mean, var = mean_var(X)
+        self._fit_shift = mean
+        tol = float(var.mean() * self.tol)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(n_init):
+            centers0 = self._init_centers(X, sw, rng)
+            if self.verbose:
+                print("Initialization complete")
+            labels, inertia, centers, n_iter = self._run_lloyd(X, sw, mean, centers0, tol)
+            if best is None or (inertia < best[1] and not _same_clustering(labels, best[0], self.n_clusters)):
+                best = (labels, inertia, centers, n_iter)
+        labels, inertia, centers, n_iter = best
+        distinct = np.unique(labels).size
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
+                convergence_warning(),
+                stacklevel=2,
+            )
+        self.cluster_centers_ = (centers.astype(np.float64) + mean).astype(X.dtype)
+        self._shift = mean
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        return self
+
+    def _shifted_centers(self, dtype):
+        shift = self._shift.astype(dtype)
+        return shift, (self.cluster_centers_.astype(np.float64) - self._shift).astype(dtype)
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the nearest center for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int32
+            Cluster indices.
+        """
+        X = validate_data(self, X, reset=False)
+        shift, centers = self._shifted_centers(X.dtype)
+        labels = np.full(X.shape[0], -1, dtype=np.int32)
+        _lloyd(X, np.empty(0, dtype=X.dtype), shift, centers, labels, False)
+        return labels
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the training labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster of each row.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance from every row to every center.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+            Distances, in the dtype of ``X``.
+        """
+        X = validate_data(self, X, reset=False)
+        shift, centers = self._shifted_centers(X.dtype)
+        out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
+        c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+        with parallel_region():
+            K.sq_distances(X, shift, centers, c_norms, CHUNK_ROWS, out)
+        np.sqrt(out, out=out)
+        return out
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the distances of the training rows to the centers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+            Distances to the centers.
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Opposite of the inertia of ``X`` with respect to the fitted centers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            ``-sum w * ||x - nearest center||^2``.
+        """
+        X = validate_data(self, X, reset=False)
+        sw = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
+        sw = np.empty(0, dtype=X.dtype) if sw is None else sw
+        shift, centers = self._shifted_centers(X.dtype)
+        labels = np.full(X.shape[0], -1, dtype=np.int32)
+        _, _, inertia, _ = _lloyd(X, sw, shift, centers, labels, False)
+        return -float(inertia)
+
+
+def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
+    """Whether two labelings are equal up to a permutation of the labels."""
+    mapping = np.full(k, -1, dtype=np.int64)
+    for x, y in zip(a[: min(a.size, 10_000)], b[: min(b.size, 10_000)]):
+        if mapping[x] == -1:
+            mapping[x] = y
+        elif mapping[x] != y:
+            return False
+    return bool(np.all(mapping[a] == b))
