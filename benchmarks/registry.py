@@ -133,3 +133,154 @@ register(Task(
     baseline_name="scikit-learn, one model per output",
     goal="< 2x fastdistill's single-output time",
 ))
+
+
+# ----------------------------------------------------------- unsupervised
+
+def _gaussian(shape, dtype=np.float64):
+    n, d = shape[:2]
+    rng = np.random.default_rng(0)
+    X = np.empty((n, d), dtype=dtype)
+    for start in range(0, n, 1 << 16):
+        X[start:start + (1 << 16)] = rng.standard_normal((min(1 << 16, n - start), d))
+    return {"X": X}
+
+
+def _lloyd_10(lib, data, k):
+    """Ten Lloyd iterations from fixed centers (time / 10 = per iteration)."""
+    if lib == "fastdistill":
+        from fastdistill.cluster import KMeans
+    else:
+        from sklearn.cluster import KMeans
+    X = data["X"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KMeans(k, init=X[:k], n_init=1, max_iter=10, tol=0).fit(X)
+
+
+def _inertia(data, model):
+    return {"inertia": float(model.inertia_)}
+
+
+for _k, _dtype in ((256, np.float64), (256, np.float32), (16, np.float64)):
+    register(Task(
+        name=f"KMeans 10 Lloyd iterations k={_k} {np.dtype(_dtype).name}",
+        family="unsupervised",
+        shapes={"full": (200_000, 32), "smoke": (2_000, 8)},
+        make_data=(lambda dt: (lambda s: _gaussian(s, dt)))(_dtype),
+        ours=(lambda k: (lambda d: _lloyd_10("fastdistill", d, k)))(_k),
+        baseline=(lambda k: (lambda d: _lloyd_10("sklearn", d, k)))(_k),
+        quality=_inertia,
+        goal={256: ">= 2x (float32 >= 3x)", 16: ">= 2x"}[_k],
+    ))
+
+
+def _kpp(lib, data):
+    X = data["X"]
+    k = 64 if X.shape[0] > 10_000 else 8
+    if lib == "fastdistill":
+        from fastdistill.cluster import kmeans_plusplus
+    else:
+        from sklearn.cluster import kmeans_plusplus
+    return kmeans_plusplus(X, k, random_state=0)
+
+
+register(Task(
+    name="KMeans k-means++ init k=64",
+    family="unsupervised",
+    shapes={"full": (1_000_000, 32), "smoke": (2_000, 8)},
+    make_data=_gaussian,
+    ours=lambda d: _kpp("fastdistill", d),
+    baseline=lambda d: _kpp("sklearn", d),
+    goal=">= 5x faster",
+))
+
+
+def _kmeans_fit(lib, data):
+    X = data["X"]
+    k = 64 if X.shape[0] > 10_000 else 8
+    if lib == "fastdistill":
+        from fastdistill.cluster import KMeans
+    else:
+        from sklearn.cluster import KMeans
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KMeans(k, n_init=1, max_iter=10, random_state=0).fit(X)
+
+
+register(Task(
+    name="KMeans fit k=64 (k-means++ + 10 iterations), memory",
+    family="unsupervised",
+    shapes={"full": (1_000_000, 32), "smoke": (2_000, 8)},
+    make_data=_gaussian,
+    ours=lambda d: _kmeans_fit("fastdistill", d),
+    baseline=lambda d: _kmeans_fit("sklearn", d),
+    quality=_inertia,
+    goal="peak extra memory <= 32 MB",
+))
+
+
+def _pca(lib, data, k, solver):
+    X = data["X"]
+    k = min(k, X.shape[1] - 1)
+    if lib == "fastdistill":
+        from fastdistill.decomposition import PCA
+    else:
+        from sklearn.decomposition import PCA
+    return PCA(k, svd_solver=solver, random_state=0).fit(X)
+
+
+def _pca_quality(data, model):
+    return {"explained": float(model.explained_variance_ratio_.sum())}
+
+
+register(Task(
+    name="PCA auto -> 16",
+    family="unsupervised",
+    shapes={"full": (200_000, 256), "smoke": (2_000, 32)},
+    make_data=_gaussian,
+    ours=lambda d: _pca("fastdistill", d, 16, "auto"),
+    baseline=lambda d: _pca("sklearn", d, 16, "auto"),
+    quality=_pca_quality,
+    goal="<= 1.0x scikit-learn's time",
+))
+
+register(Task(
+    name="PCA randomized -> 20",
+    family="unsupervised",
+    shapes={"full": (20_000, 2_000), "smoke": (500, 100)},
+    make_data=_gaussian,
+    ours=lambda d: _pca("fastdistill", d, 20, "randomized"),
+    baseline=lambda d: _pca("sklearn", d, 20, "randomized"),
+    quality=_pca_quality,
+    goal=">= 3x faster, <= 40 MB extra",
+))
+
+
+# ----------------------------------------------------------- pytest driver
+
+_DATA_CACHE: dict = {}
+
+
+def run_benchmark(benchmark, size: str, task: Task, impl: str) -> None:
+    """Time one implementation of ``task`` with pytest-benchmark.
+
+    Both implementations of a task get the same data (cached, one data set in
+    memory at a time) and the same ``benchmark.group``, so pytest-benchmark
+    prints them side by side; fastdistill's JIT is warmed on tiny data first.
+    """
+    key = (task.name, size)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        _DATA_CACHE[key] = task.make_data(task.shapes[size])
+    data = _DATA_CACHE[key]
+    fn = task.ours if impl == "fastdistill" else task.baseline
+    fn(task.make_data(task.shapes["smoke"]))  # warm up: JIT compile / imports
+    benchmark.group = task.label(size)
+    benchmark.extra_info["goal"] = task.goal
+    result = benchmark.pedantic(fn, args=(data,), rounds=3 if size == "full" else 1,
+                                iterations=1, warmup_rounds=0)
+    if task.quality is not None:
+        quality = task.quality(data, result)
+        benchmark.extra_info.update(quality)
+        assert all(v == v for v in quality.values()), "quality figure is NaN"

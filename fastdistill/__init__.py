@@ -26,6 +26,7 @@ _LAZY = {
     "Ridge": "fastdistill.linear_model",
     "SGDRegressor": "fastdistill.linear_model",
     "KMeans": "fastdistill.cluster",
+    "PCA": "fastdistill.decomposition",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }

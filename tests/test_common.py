@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from fastdistill.cluster import KMeans
+from fastdistill.decomposition import PCA
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
 
 pytest.importorskip("sklearn")
@@ -22,6 +23,9 @@ ESTIMATORS = [
     Ridge(),
     SGDRegressor(max_iter=50, tol=1e-3, random_state=0),
     KMeans(n_clusters=3, n_init=2, random_state=0),
+    PCA(n_components=2),
+    PCA(n_components=2, svd_solver="randomized", random_state=0),
+    PCA(n_components=2, svd_solver="covariance_eigh"),
 ]
 
 #: check name -> reason, per estimator class name.

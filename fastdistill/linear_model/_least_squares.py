@@ -11,7 +11,7 @@ from .._base import BaseEstimator
 from .._threads import num_threads
 from .._validation import check_option, check_scalar, validate_data
 from ..exceptions import convergence_warning
-from . import _gram
+from .. import _gram
 from ._base import LinearPredictorMixin, check_targets, weights_or_empty
 
 __all__ = ["LinearRegression", "Ridge"]

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .._kernels import linear as K
-from .._kernels._blas import syrk_address
-from .._validation import assert_finite
-from .._threads import blas_region, parallel_region
+from ._kernels import linear as K
+from ._kernels._blas import syrk_address
+from ._validation import assert_finite
+from ._threads import blas_region, parallel_region
 
 #: Reciprocal condition number (of the column-scaled Gram matrix) below which
 #: the Cholesky solution is not trusted: its relative error is about

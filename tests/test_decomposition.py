@@ -1,0 +1,131 @@
+"""PCA against scikit-learn's exact solver and mathematical invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from fastdistill.decomposition import PCA
+
+sk_decomposition = pytest.importorskip("sklearn.decomposition")
+
+
+def _data(n=1500, d=20, seed=0, dtype=np.float64, offset=3.0):
+    """Data with a well separated leading spectrum (gap after 5 components)."""
+    rng = np.random.default_rng(seed)
+    scales = np.concatenate([[20.0, 15.0, 10.0, 7.0, 5.0], np.linspace(0.5, 0.1, d - 5)])
+    basis = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    X = (rng.normal(size=(n, d)) * scales) @ basis + offset
+    return X.astype(dtype)
+
+
+def _max_angle(A, B):
+    """Largest principal angle between the row spaces of A and B."""
+    return float(np.max(scipy.linalg.subspace_angles(A.T.astype(np.float64),
+                                                     B.T.astype(np.float64))))
+
+
+@pytest.mark.parametrize("solver", ["covariance_eigh", "full", "randomized"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matches_sklearn_full(solver, dtype):
+    X = _data(dtype=dtype)
+    ours = PCA(5, svd_solver=solver, random_state=0).fit(X)
+    ref = sk_decomposition.PCA(5, svd_solver="full").fit(X.astype(np.float64))
+    angle_tol = 1e-6 if dtype == np.float64 else 1e-3
+    rtol = 1e-6 if dtype == np.float64 else 1e-3
+    assert _max_angle(ours.components_, ref.components_) < angle_tol
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=rtol)
+    np.testing.assert_allclose(ours.explained_variance_ratio_, ref.explained_variance_ratio_,
+                               rtol=rtol)
+    np.testing.assert_allclose(ours.singular_values_, ref.singular_values_, rtol=rtol)
+    np.testing.assert_allclose(ours.mean_, ref.mean_, rtol=rtol, atol=rtol)
+    assert ours.noise_variance_ == pytest.approx(ref.noise_variance_, rel=1e-2 if
+                                                 solver == "randomized" else rtol)
+    # Same deterministic signs as scikit-learn's svd_flip.
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=angle_tol * 10)
+    assert ours.components_.dtype == dtype
+    np.testing.assert_allclose(ours.transform(X), ref.transform(X.astype(np.float64)),
+                               rtol=rtol, atol=rtol * 100)
+
+
+def test_auto_solver_choice_follows_sklearn_rule():
+    tall = _data(n=2000, d=20)
+    assert PCA(3).fit(tall)._solver == "covariance_eigh"
+    wide = np.random.default_rng(0).normal(size=(600, 700))
+    assert PCA(10).fit(wide)._solver == "randomized"
+    small = np.random.default_rng(0).normal(size=(100, 40))
+    assert PCA(3).fit(small)._solver == "full"
+
+
+def test_variance_fraction_and_none():
+    X = _data()
+    for frac in (0.5, 0.9, 0.99):
+        ours = PCA(frac, svd_solver="covariance_eigh").fit(X)
+        ref = sk_decomposition.PCA(frac, svd_solver="full").fit(X)
+        assert ours.n_components_ == ref.n_components_
+    assert PCA().fit(X).n_components_ == X.shape[1]
+
+
+def test_whiten_and_inverse_transform():
+    X = _data()
+    pca = PCA(5, whiten=True).fit(X)
+    Z = pca.transform(X)
+    np.testing.assert_allclose(Z.std(axis=0, ddof=1), 1.0, rtol=1e-8)
+    full = PCA(None, whiten=True).fit(X)
+    np.testing.assert_allclose(full.inverse_transform(full.transform(X)), X, rtol=1e-8, atol=1e-8)
+    ref = sk_decomposition.PCA(5, whiten=True, svd_solver="full").fit(X)
+    np.testing.assert_allclose(pca.inverse_transform(Z), ref.inverse_transform(Z), rtol=1e-6,
+                               atol=1e-6)
+
+
+def test_randomized_reproducible_and_no_input_change():
+    X = _data(n=800, d=60)
+    X.setflags(write=False)
+    Xc = X.copy()
+    a = PCA(4, svd_solver="randomized", random_state=1).fit(X).components_
+    b = PCA(4, svd_solver="randomized", random_state=1).fit(X).components_
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(X, Xc)
+
+
+def test_constant_and_duplicate_data():
+    X = np.ones((50, 4))
+    pca = PCA(2, svd_solver="covariance_eigh").fit(X)
+    np.testing.assert_allclose(pca.explained_variance_, 0.0, atol=1e-12)
+    np.testing.assert_allclose(pca.transform(X), 0.0, atol=1e-12)
+    assert np.all(np.isfinite(pca.explained_variance_ratio_))
+    D = np.repeat(np.random.default_rng(0).normal(size=(10, 3)), 5, axis=0)
+    np.testing.assert_allclose(PCA(2).fit(D).explained_variance_,
+                               sk_decomposition.PCA(2).fit(D).explained_variance_, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"n_components": 25}, "between 0 and"),
+        ({"n_components": 1.5}, r"in \(0, 1\)"),
+        ({"n_components": "mle"}, "mle"),
+        ({"svd_solver": "arpack"}, "svd_solver"),
+        ({"n_components": 0.5, "svd_solver": "randomized"}, "int n_components"),
+        ({"n_components": 3, "svd_solver": "randomized", "power_iteration_normalizer": "x"},
+         "power_iteration_normalizer"),
+    ],
+)
+def test_bad_params(params, match):
+    X = _data(n=100, d=20)
+    with pytest.raises(ValueError, match=match):
+        PCA(**params).fit(X)
+
+
+def test_bad_input():
+    X = _data(n=50, d=5)
+    with pytest.raises(ValueError, match="minimum of 2"):
+        PCA(1).fit(X[:1])
+    with pytest.raises(ValueError, match="NaN"):
+        PCA(2).fit(np.where(X > 5, np.nan, X))
+    pca = PCA(2).fit(X)
+    with pytest.raises(ValueError, match="5 features"):
+        pca.transform(X[:, :3])
+    with pytest.raises(ValueError, match="n_components_=2"):
+        pca.inverse_transform(np.ones((3, 4)))
