@@ -10,8 +10,9 @@ scikit-learn is not installed and still plugs into ``Pipeline``,
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -140,6 +141,22 @@ class BaseEstimator:
 
     def _update_tags(self, tags) -> None:
         """Hook for subclasses to adjust scikit-learn tags."""
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Undo every attribute change if the block raises.
+
+        ``fit`` and ``partial_fit`` run inside it, so a call that fails on bad
+        input leaves the estimator exactly as it was (fitted or not). Arrays
+        changed in place must be restored by the caller.
+        """
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def __sklearn_is_fitted__(self) -> bool:
         """Return whether ``fit`` has been called."""

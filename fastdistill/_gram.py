@@ -20,7 +20,7 @@ import scipy.linalg
 from ._kernels import linear as K
 from ._kernels._blas import syrk_address
 from ._validation import assert_finite
-from ._threads import blas_region, parallel_region
+from ._threads import parallel_region, serial_blas
 
 #: Reciprocal condition number (of the column-scaled Gram matrix) below which
 #: the Cholesky solution is not trusted: its relative error is about
@@ -30,12 +30,9 @@ RCOND_LIMIT = 1e-8
 
 def _run_blocked(kernel, X, Y, sw, shift, *extra):
     block_rows, n_slots = K.block_layout(X.shape[0], X.shape[1] + Y.shape[1], X.itemsize)
-    # Many slots: parallel loop with single-threaded BLAS inside. Few slots
-    # (very wide data): a serial loop whose BLAS calls use the BLAS threads.
-    with parallel_region() as n_threads:
-        if n_slots >= n_threads:
-            return kernel(X, Y, sw, shift, block_rows, n_slots, *extra)
-    with blas_region():
+    # Slots in parallel, each with single-threaded BLAS: the split (and so the
+    # result) depends only on the shape, never on the thread count.
+    with parallel_region(n_slots):
         return kernel(X, Y, sw, shift, block_rows, n_slots, *extra)
 
 
@@ -145,15 +142,17 @@ def _ridge_cholesky(Gxx, Gxy, alpha):
     return B, worst_scaled, worst_raw
 
 
-def solve_normal_equations(stats: GramStats, alpha):
+def solve_normal_equations(stats: GramStats, alpha, cols=None):
     """Solve the (ridge) normal equations from accumulated statistics.
 
     Parameters
     ----------
     stats : GramStats
         Accumulated statistics.
-    alpha : float or ndarray of shape (n_targets,)
+    alpha : float or ndarray of shape (len(cols),)
         L2 penalty (0 for ordinary least squares).
+    cols : ndarray of int, optional
+        Targets to solve for (default: all).
 
     Returns
     -------
@@ -163,18 +162,23 @@ def solve_normal_equations(stats: GramStats, alpha):
         Reciprocal condition estimates of the column-scaled and raw systems.
     """
     Gxx, Gxy = stats.centered()
-    with blas_region():
+    if cols is not None:
+        Gxy = Gxy[:, cols]
+    with serial_blas():
         return _ridge_cholesky(Gxx, Gxy, alpha)
 
 
-def solve_min_norm_gram(stats: GramStats, alpha=0.0, tol=None) -> tuple[np.ndarray, int, np.ndarray]:
+def solve_min_norm_gram(stats: GramStats, alpha=0.0, tol=None,
+                        cols=None) -> tuple[np.ndarray, int, np.ndarray]:
     """Minimum-norm (ridge) solution of the normal equations by eigendecomposition.
 
     Used by ``partial_fit`` when the accumulated system is singular or
     ill-conditioned, where the rows are no longer available for the QR path.
     Singular values (square roots of the eigenvalues) below ``tol`` times the
-    largest are treated as zero, for targets whose ``alpha`` is 0 (default
-    ``tol``: ``eps * max(n, d)``).
+    largest are treated as zero, for targets whose ``alpha`` is 0. The
+    default ``tol`` is ``sqrt(eps)``: eigenvalues of the Gram matrix are only
+    accurate to ``eps * lambda_max``, so smaller singular values are noise.
+    ``cols`` selects the targets (default: all).
 
     Returns
     -------
@@ -184,12 +188,14 @@ def solve_min_norm_gram(stats: GramStats, alpha=0.0, tol=None) -> tuple[np.ndarr
         Square roots of the Gram eigenvalues, descending.
     """
     Gxx, Gxy = stats.centered()
-    with blas_region():
+    if cols is not None:
+        Gxy = Gxy[:, cols]
+    with serial_blas():
         evals, evecs = np.linalg.eigh(Gxx)
     evals = np.clip(evals[::-1], 0.0, None)
     evecs = evecs[:, ::-1]
     if tol is None:
-        tol = np.finfo(np.float64).eps * max(stats.n, stats.d)
+        tol = np.sqrt(np.finfo(np.float64).eps)
     sv = np.sqrt(evals)
     keep = sv > tol * sv[0] if sv.size else np.zeros(0, dtype=bool)
     proj = evecs.T @ Gxy
@@ -218,11 +224,22 @@ def solve_qr(X, Y, sw, stats: GramStats, tol=None) -> tuple[np.ndarray, int, np.
     singular_values : ndarray of shape (n_features,)
     """
     mx, my = stats.means()
+    if X.shape[0] < 2 * X.shape[1]:
+        # Not tall: the data is no bigger than a d x d factor, and LAPACK on a
+        # centred copy beats the compiled row-by-row Householder update.
+        w = np.sqrt(sw.astype(np.float64))[:, None] if sw.shape[0] else 1.0
+        A = (X - mx) * w
+        b = (Y - my) * w
+        with serial_blas():
+            B, _, rank, sv = scipy.linalg.lstsq(A, b, cond=tol, check_finite=False,
+                                                lapack_driver="gelsd")
+        sv = np.concatenate([sv, np.zeros(X.shape[1] - sv.size)])
+        return B, int(rank), sv
     shift = np.concatenate([mx, my]).astype(X.dtype)
     Rs = _run_blocked(K.qr_blocks, X, Y, sw, shift)
     R = K.qr_merge(Rs)
     d = X.shape[1]
-    with blas_region():
+    with serial_blas():
         B, _, rank, sv = scipy.linalg.lstsq(
             R[:d, :d], R[:d, d:], cond=tol, check_finite=False, lapack_driver="gelsd"
         )

@@ -35,7 +35,7 @@ def mean_var(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = X.shape[0]
     shift = X[: min(n, 64)].mean(axis=0, dtype=np.float64)
     block_rows, n_slots = block_layout(n, X.shape[1], X.itemsize)
-    with parallel_region():
+    with parallel_region(n_slots):
         s, ss = column_moments(X, shift, block_rows, n_slots)
     mean_shifted = s / n
     var = np.maximum(ss / n - mean_shifted**2, 0.0)

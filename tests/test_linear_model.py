@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from naive import sgd_squared, tolerance, weighted_least_squares
 
-from fastdistill.exceptions import ConvergenceWarning
+from fastdistill.exceptions import ConvergenceWarning, NotFittedError
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
 
 sk_linear = pytest.importorskip("sklearn.linear_model")
@@ -304,10 +304,13 @@ def test_sgd_partial_fit_and_warm_start(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warm.fit(X, y)
-        first = warm.coef_.copy()
+        first_coef, first_b = warm.coef_.copy(), warm.intercept_.copy()
         warm.fit(X, y)
-    cold_loss = np.mean((X @ first + warm.intercept_ - y) ** 2)
-    assert np.mean((warm.predict(X) - y) ** 2) <= cold_loss
+        explicit = SGDRegressor(random_state=0, max_iter=2, tol=None).fit(
+            X, y, coef_init=first_coef, intercept_init=first_b)
+        cold = SGDRegressor(random_state=0, max_iter=2, tol=None).fit(X, y)
+    np.testing.assert_allclose(warm.coef_, explicit.coef_, rtol=1e-12)
+    assert not np.allclose(warm.coef_, cold.coef_, rtol=1e-6, atol=0)
 
 
 def test_sgd_warns_when_max_iter_reached(rng):
@@ -388,3 +391,120 @@ def test_partial_fit_with_nan_chunk_changes_nothing(rng):
     np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-9, atol=1e-11)
     with pytest.raises(ValueError, match="NaN"):
         LinearRegression().fit(np.where(X > 2, np.nan, X), y)
+
+
+@pytest.mark.parametrize(
+    "penalty,lr,alpha",
+    [("l2", "invscaling", 1e-4), ("l2", "adaptive", 0.1), ("l1", "constant", 0.01),
+     ("elasticnet", "invscaling", 0.01), (None, "constant", 1e-4)],
+)
+def test_sgd_equals_sklearn_without_shuffling(rng, penalty, lr, alpha):
+    # Without shuffling both visit samples in order: same steps, same stopping.
+    X, y = _data(rng, n=300, d=5)
+    X = (X - X.mean(0)) / X.std(0)
+    params = dict(penalty=penalty, learning_rate=lr, alpha=alpha, shuffle=False, eta0=0.01)
+    ours = SGDRegressor(**params).fit(X, y)
+    ref = sk_linear.SGDRegressor(**params).fit(X, y)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+    assert ours.t_ == ref.t_
+
+
+@pytest.mark.parametrize("make", [LinearRegression, lambda: Ridge(alpha=0.5),
+                                  lambda: SGDRegressor(random_state=0, max_iter=20)])
+def test_failed_fit_changes_nothing(rng, make):
+    X, y = _data(rng, n=200, d=3)
+    bad = rng.normal(size=(200, 5))
+    bad[17, 4] = np.nan
+    fresh = make()
+    with pytest.raises(ValueError, match="NaN"):
+        fresh.fit(bad, y)
+    assert not hasattr(fresh, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    model = make().fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, y)
+    assert model.n_features_in_ == 3
+    np.testing.assert_array_equal(model.predict(X), before)
+    if hasattr(model, "partial_fit"):
+        model.partial_fit(X, y)  # still accepts 3 features
+
+
+def test_ridge_mixed_alpha_zero_target_is_min_norm_least_squares(rng):
+    n = 300
+    base = rng.normal(size=(n, 4))
+    X = np.hstack([base, base[:, :1] + 1e-7 * rng.normal(size=(n, 1))])  # cond ~ 1e7
+    Y = np.column_stack([base @ [1.0, 2.0, 3.0, 4.0], base @ [1.0, -1.0, 0.5, 0.0]])
+    Y += 0.01 * rng.normal(size=Y.shape)
+    ours = Ridge(alpha=[0.0, 1.0]).fit(X, Y)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    ref0 = np.linalg.lstsq(Xc, Yc[:, 0], rcond=np.sqrt(np.finfo(float).eps))[0]
+    np.testing.assert_allclose(ours.coef_[0], ref0, rtol=1e-6, atol=1e-8)
+    ref1 = sk_linear.Ridge(alpha=1.0).fit(X, Y[:, 1]).coef_
+    np.testing.assert_allclose(ours.coef_[1], ref1, rtol=1e-8, atol=1e-10)
+    assert "qr" in ours.solver_ and "cholesky" in ours.solver_
+
+
+def test_ridge_alpha_zero_partial_fit_duplicated_columns_min_norm(rng):
+    base = rng.normal(size=(400, 3))
+    X = np.hstack([base, base])
+    y = X @ np.ones(6)
+    model = Ridge(alpha=0.0)
+    with pytest.warns(ConvergenceWarning, match="minimum-norm"):
+        model.partial_fit(X, y)
+    np.testing.assert_allclose(model.coef_, np.ones(6), rtol=1e-6)
+
+
+def test_cholesky_solver_warns_when_it_falls_back(rng):
+    base = rng.normal(size=(100, 2))
+    X = np.hstack([base, base[:, :1]])
+    with pytest.warns(UserWarning, match="falls back"):
+        model = Ridge(alpha=0.0, solver="cholesky").fit(X, base.sum(1))
+    assert model.solver_ == "qr"
+
+
+@pytest.mark.parametrize("ratio", [0.3, 3.0])
+def test_singular_value_near_the_tol_cutoff(rng, ratio):
+    # smallest singular value at ratio * tol * s_max: truncated below 1, kept above.
+    n = 500
+    U = np.linalg.qr(rng.normal(size=(n, 4)))[0]
+    U -= U.mean(0)
+    U = np.linalg.qr(U)[0]
+    s = np.array([1.0, 0.5, 0.2, ratio * 1e-6])
+    V = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    X = (U * s) @ V.T * 100 + 5.0
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.01 * rng.normal(size=n)
+    ours = LinearRegression().fit(X, y)
+    ref = sk_linear.LinearRegression().fit(X, y)
+    assert ours.rank_ == ref.rank_ == (3 if ratio < 1 else 4)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6)
+
+
+def test_wide_data_min_norm_like_sklearn(rng):
+    X = rng.normal(size=(40, 100))
+    y = rng.normal(size=40)
+    ours = LinearRegression().fit(X, y)
+    ref = sk_linear.LinearRegression().fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.predict(X), y, atol=1e-8)
+
+
+def test_fit_allocates_no_copy_of_X(rng):
+    import tracemalloc
+
+    X = rng.normal(size=(40_000, 50))
+    y = X @ rng.normal(size=(50, 2))
+    LinearRegression().fit(X[:100], y[:100])  # compile outside the trace
+    SGDRegressor(max_iter=1, tol=None).fit(X[:100], y[:100])
+    for model in (LinearRegression(), SGDRegressor(max_iter=1, tol=None)):
+        tracemalloc.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        # Block buffers (about 1 MB per thread) are expected; a copy of X is not.
+        assert peak < 0.3 * X.nbytes, (type(model).__name__, peak, X.nbytes)

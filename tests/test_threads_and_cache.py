@@ -23,6 +23,7 @@ ROOT = Path(fastdistill.__file__).resolve().parent.parent
 
 def _run(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
     env = dict(os.environ)
+    env.pop("NUMBA_CACHE_DIR", None)  # each test chooses its cache location
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
     proc = subprocess.run(
@@ -144,7 +145,6 @@ def test_read_only_install_location_falls_back_to_user_cache(tmp_path):
         print("ok")
     """
     env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    env.pop("NUMBA_CACHE_DIR", None)
     import warnings
 
     with warnings.catch_warnings():
@@ -186,3 +186,25 @@ def test_sgd_same_seed_same_result_in_another_process():
     y = X.sum(1)
     here = SGDRegressor(random_state=3).fit(X, y).coef_.tobytes().hex()
     assert _run(code, {"NUMBA_NUM_THREADS": "1"}).strip() == here
+
+
+@pytest.mark.parametrize("shape", [(500, 200), (3000, 300), (100, 1000), (20000, 5)])
+def test_bit_identical_across_threads_on_many_shapes(shape):
+    from fastdistill.cluster import KMeans
+    from fastdistill.decomposition import PCA
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=shape) + 2.0
+    y = X @ rng.normal(size=(shape[1], 2))
+    results = []
+    for n in sorted({1, fastdistill.get_num_threads()}):
+        with fastdistill.num_threads(n):
+            lr = LinearRegression().fit(X, y)
+            km = KMeans(3, random_state=0, max_iter=5).fit(X[:2000])
+            pca = PCA(2, svd_solver="covariance_eigh").fit(X) if shape[1] <= 300 else None
+            results.append((lr.coef_.copy(), km.cluster_centers_.copy(),
+                            None if pca is None else pca.components_.copy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            if a is not None:
+                np.testing.assert_array_equal(a, b)

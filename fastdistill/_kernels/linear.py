@@ -261,6 +261,9 @@ def sgd_epoch(
     -------
     t : float - updated counter
     sumloss : (k,) float64 - sum over the epoch of 0.5 * (p - y)^2 before update
+    objective : (k,) float64 - the same plus, per sample, the penalty
+        ``alpha * ((1 - l1_ratio) / 2 * ||w||^2 + l1_ratio * ||w||_1)`` of the
+        weights it was predicted with (scikit-learn >= 1.8's stopping quantity)
     """
     if shuffle:
         shuffle_inplace(order, rng_state)
@@ -271,7 +274,8 @@ def sgd_epoch(
                             optimal_init)
     l2 = 1.0 if penalty_code == 2 else 0.0
     return _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code,
-                           eta0, power_t, alpha * l2, alpha, fit_intercept, optimal_init)
+                           eta0, power_t, alpha * l2, alpha, fit_intercept, optimal_init,
+                           0.5 * alpha * l2)
 
 
 @jit
@@ -285,12 +289,13 @@ def _clip(r):
 
 @jit
 def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta0,
-                    power_t, shrink, alpha, fit_intercept, optimal_init):
+                    power_t, shrink, alpha, fit_intercept, optimal_init, obj_l2):
     """SGD pass without L1: each step is applied inside the next dot product."""
     n, d = X.shape
     k = Y.shape[1]
     has_w = sw.shape[0] > 0
     sumloss = np.zeros(k, dtype=np.float64)
+    objective = np.zeros(k, dtype=np.float64)
     # Pending (not yet applied) step per output: w <- scale * w + upd * x_prev.
     scale = np.ones(k, dtype=W.dtype)
     upd = np.zeros(k, dtype=W.dtype)
@@ -310,12 +315,15 @@ def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta
             sc = scale[c]
             up = upd[c]
             p = 0.0
+            sq = 0.0
             for j in range(d):
                 wj = w[j] * sc + up * xp[j]
                 w[j] = wj
                 p += wj * x[j]
+                sq += wj * wj
             r = p + b[c] - Y[i, c]
             sumloss[c] += 0.5 * r * r
+            objective[c] += 0.5 * r * r + obj_l2 * sq
             if not active[c]:
                 scale[c] = 1.0
                 upd[c] = 0.0
@@ -336,7 +344,7 @@ def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta
             up = upd[c]
             for j in range(d):
                 w[j] = w[j] * sc + up * xp[j]
-    return t, sumloss
+    return t, sumloss, objective
 
 
 @jit
@@ -347,6 +355,9 @@ def _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, 
     k = Y.shape[1]
     has_w = sw.shape[0] > 0
     sumloss = np.zeros(k, dtype=np.float64)
+    objective = np.zeros(k, dtype=np.float64)
+    obj_l2 = 0.5 * alpha * (1.0 - l1r)
+    obj_l1 = alpha * l1r
     for ii in range(n):
         if ii + _PREFETCH_DISTANCE < n:
             ahead = order[ii + _PREFETCH_DISTANCE]
@@ -359,10 +370,15 @@ def _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, 
         for c in range(k):
             w = W[c]
             p = 0.0
+            sq = 0.0
+            ab = 0.0
             for j in range(d):
                 p += w[j] * x[j]
+                sq += w[j] * w[j]
+                ab += abs(w[j])
             r = p + b[c] - Y[i, c]
             sumloss[c] += 0.5 * r * r
+            objective[c] += 0.5 * r * r + obj_l2 * sq + obj_l1 * ab
             if not active[c]:
                 continue
             eta = eta_adaptive[c] if lr_code == 3 else eta_t
@@ -384,4 +400,4 @@ def _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, 
                 qc[j] += wj - z
                 w[j] = wj
         t += 1.0
-    return t, sumloss
+    return t, sumloss, objective

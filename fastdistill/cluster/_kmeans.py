@@ -42,7 +42,7 @@ def _lloyd(X, sw, shift, centers_s, labels, update):
     k = centers_s.shape[0]
     chunk, n_slots = _layout(n, k, d)
     c_norms = np.einsum("ij,ij->i", centers_s, centers_s).astype(X.dtype)
-    with parallel_region():
+    with parallel_region(n_slots):
         return K.lloyd_pass(X, sw, shift, centers_s, c_norms, labels, chunk, n_slots, update)
 
 
@@ -117,7 +117,8 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
         return c, np.einsum("ij,ij->i", c, c).astype(X.dtype)
 
     last, last_norm = shifted(centers[:1])
-    with parallel_region():
+    n_blocks = -(-n // KPP_BLOCK)
+    with parallel_region(n_blocks):
         pots = K.kpp_pass(X, sw, shift_x, last, last_norm, True, closest, KPP_BLOCK)
     block = pots[:, 0].copy()
     current = block.sum()
@@ -126,7 +127,7 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
         cand_ids = K.kpp_pick(X, sw, shift_x, last, last_norm, closest, block, KPP_BLOCK,
                               targets)
         trial, trial_norm = shifted(np.concatenate([centers[c - 1 : c], X[cand_ids]]))
-        with parallel_region():
+        with parallel_region(n_blocks):
             pots = K.kpp_pass(X, sw, shift_x, trial, trial_norm, c > 1, closest, KPP_BLOCK)
         cand_pot = pots[:, 1:].sum(axis=0)
         best = int(np.argmin(cand_pot))
@@ -316,7 +317,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty):
         """Move empty clusters to the farthest points (scikit-learn's rule)."""
         n_empty = empty.size
-        with parallel_region():
+        with parallel_region(-(-X.shape[0] // 4096)):
             dist = K.far_points(X, shift_x, centers, labels, 4096)
         far = np.argpartition(dist, -n_empty)[: -n_empty - 1 : -1]
         for new_id, idx in zip(empty, far):
@@ -345,6 +346,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        with self._transaction():
+            return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
         X = validate_data(self, X, reset=True)
         n, d = X.shape
         n_init = self._check_params(n, d)
@@ -437,7 +442,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         shift, centers = self._shifted_centers(X.dtype)
         out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
         c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
-        with parallel_region():
+        with parallel_region(-(-X.shape[0] // CHUNK_ROWS)):
             K.sq_distances(X, shift, centers, c_norms, CHUNK_ROWS, out)
         np.sqrt(out, out=out)
         return out

@@ -10,7 +10,7 @@ import scipy.linalg
 from .._base import BaseEstimator, TransformerMixin
 from .._gram import GramStats
 from .._stats import mean_var
-from .._threads import blas_region
+from .._threads import blas_region, serial_blas
 from .._validation import check_random_state, check_scalar, validate_data
 
 __all__ = ["PCA"]
@@ -243,6 +243,10 @@ class PCA(TransformerMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        with self._transaction():
+            return self._fit(X)
+
+    def _fit(self, X):
         X = validate_data(self, X, reset=True, ensure_min_samples=2)
         n, d = X.shape
         nc, solver = self._resolve(n, d)
@@ -285,7 +289,7 @@ class PCA(TransformerMixin, BaseEstimator):
         stats.add(X, np.empty((n, 0), dtype=X.dtype), np.empty(0, dtype=X.dtype))
         C, _ = stats.centered()
         C = C / (n - 1)
-        with blas_region():
+        with serial_blas():
             ev, V = np.linalg.eigh(C)
         ev = np.clip(ev[::-1], 0.0, None)
         Vt = np.ascontiguousarray(V[:, ::-1].T)

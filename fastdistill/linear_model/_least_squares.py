@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .._base import BaseEstimator
-from .._threads import num_threads
+from .._threads import max_threads, num_threads, serial_blas
 from .._validation import check_option, check_scalar, validate_data
 from ..exceptions import convergence_warning
 from .. import _gram
@@ -26,8 +26,10 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
     def _solver(self) -> str:
         raise NotImplementedError
 
-    def _tol(self):
-        return None
+    def _tol(self) -> float:
+        # Relative singular-value cut-off for unpenalised targets: about the
+        # accuracy of singular values recovered from the Gram matrix.
+        return float(np.sqrt(np.finfo(np.float64).eps))
 
     def _n_jobs(self):
         return getattr(self, "n_jobs", None)
@@ -41,10 +43,13 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         n_jobs = self._n_jobs()
         if n_jobs is not None:
             check_scalar(n_jobs, "n_jobs", numbers.Integral)
-            if n_jobs == 0 or n_jobs < -1:
-                raise ValueError(f"n_jobs must be -1 or a positive integer, got {n_jobs}.")
-        threads = None if n_jobs in (None, -1) else int(n_jobs)
-        with num_threads(threads) if threads is not None else _nullcontext():
+            if n_jobs == 0 or n_jobs < -1 or n_jobs > max_threads():
+                raise ValueError(
+                    f"n_jobs must be -1 or between 1 and {max_threads()} (the threads "
+                    f"Numba was started with), got {n_jobs}."
+                )
+        threads = {None: None, -1: max_threads()}.get(n_jobs, n_jobs)
+        with num_threads(threads), self._transaction():
             # NaN/inf in X surface in the Gram statistics (GramStats.add).
             X = validate_data(self, X, reset=reset, force_all_finite=False)
             Y, one_d = check_targets(y, X)
@@ -69,40 +74,65 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
 
     def _solve(self, X, Y, sw, allow_qr: bool) -> None:
         stats = self._stats
-        alpha = self._alpha(stats.k)
+        k = stats.k
+        alpha = np.broadcast_to(np.asarray(self._alpha(k), dtype=np.float64), (k,))
         solver = self._solver()
-        unpenalised = bool(np.all(np.asarray(alpha) == 0))
-        rank = sv = None
-        B = None
         tol = self._tol()
-        if solver != "qr":
-            B, rc_scaled, rc_raw = _gram.solve_normal_equations(stats, alpha)
-            # Trust Cholesky when it is accurate (scaled condition) and, for
-            # least squares, when no singular value is near the cut-off
-            # ``tol * s_max`` below which lstsq would truncate (rc_raw is about
-            # (s_min / s_max)**2; the factor 100 covers pocon's estimate).
-            trusted = B is not None and (
-                not unpenalised
-                or (rc_scaled >= _gram.RCOND_LIMIT and rc_raw >= 100 * (tol or 0.0) ** 2)
-            )
-            if trusted:
-                self.solver_ = "cholesky"
+        B = np.empty((stats.d, k))
+        rank = sv = None
+        paths = []
+        pen = np.flatnonzero(alpha > 0)
+        zero = np.flatnonzero(alpha == 0)
+        if pen.size:
+            # (G + alpha I) is positive definite: Cholesky, as scikit-learn's
+            # Ridge does; the eigendecomposition only if rounding defeats it.
+            Bp, _, _ = _gram.solve_normal_equations(stats, alpha[pen], pen)
+            if Bp is None:
+                Bp = _gram.solve_min_norm_gram(stats, alpha[pen], None, pen)[0]
+                paths.append("eigh")
             else:
-                B = None
-        if B is None and unpenalised and allow_qr:
-            B, rank, sv = _gram.solve_qr(X, Y, sw, stats, tol)
-            self.solver_ = "qr"
-        elif B is None:
-            B, rank, sv = _gram.solve_min_norm_gram(stats, alpha, tol)
-            self.solver_ = "eigh"
-            warnings.warn(
-                "The accumulated normal equations are rank-deficient or "
-                "ill-conditioned; partial_fit returns their minimum-norm "
-                "solution, whose accuracy is limited to about cond(X)**2 * eps. "
-                "Call fit on the whole data to use the QR solver.",
-                convergence_warning(),
-                stacklevel=4,
-            )
+                paths.append("cholesky")
+            B[:, pen] = Bp
+        if zero.size:
+            Bz = None
+            if solver != "qr":
+                Bz, rc_scaled, rc_raw = _gram.solve_normal_equations(stats, 0.0, zero)
+                # Trust Cholesky when it is accurate (scaled condition) and no
+                # singular value is near the cut-off ``tol * s_max`` below which
+                # lstsq truncates (rc_raw ~ (s_min / s_max)**2; the factor 100
+                # covers pocon's estimate).
+                if Bz is not None and (
+                    rc_scaled >= _gram.RCOND_LIMIT and rc_raw >= 100 * tol**2
+                ):
+                    paths.append("cholesky")
+                else:
+                    Bz = None
+                    if solver == "cholesky":
+                        warnings.warn(
+                            "The normal equations are singular or ill-conditioned; "
+                            "solver='cholesky' falls back to the minimum-norm "
+                            "least-squares solution.",
+                            UserWarning,
+                            stacklevel=4,
+                        )
+            if Bz is None and allow_qr:
+                Bz, rank, sv = _gram.solve_qr(X, Y, sw, stats, tol)
+                Bz = Bz[:, zero]
+                paths.append("qr")
+            elif Bz is None:
+                Bz, rank, sv = _gram.solve_min_norm_gram(stats, 0.0, tol, zero)
+                paths.append("eigh")
+                warnings.warn(
+                    "The statistics accumulated by partial_fit are rank-deficient "
+                    "or ill-conditioned; the coefficients are the minimum-norm "
+                    "solution of the normal equations (singular values below "
+                    f"{tol:g} times the largest dropped), accurate to about "
+                    "cond(X)**2 * eps. Call fit on the whole data for the QR solver.",
+                    convergence_warning(),
+                    stacklevel=4,
+                )
+            B[:, zero] = Bz
+        self.solver_ = "+".join(dict.fromkeys(paths))
         mx, my = stats.means()
         intercept = my - mx @ B
         self._store_coef(B, intercept, self._one_d, self._dtype)
@@ -153,14 +183,6 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         return self._fit_chunk(X, y, sample_weight, reset=reset, allow_qr=False)
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 class LinearRegression(_ClosedFormLinear):
     """Ordinary least squares from one compiled pass over the data.
 
@@ -187,7 +209,8 @@ class LinearRegression(_ClosedFormLinear):
         minimum-norm coefficients.
     n_jobs : int, default=None
         Threads for this estimator's calls; ``None`` uses
-        :func:`fastdistill.set_num_threads`'s setting, -1 all threads.
+        :func:`fastdistill.set_num_threads`'s setting, -1 every thread Numba
+        was started with.
 
     Attributes
     ----------
@@ -254,7 +277,8 @@ class LinearRegression(_ClosedFormLinear):
             raise AttributeError("rank_ and singular_ are available after fit.")
         if self._singular is None:
             Gxx, _ = self._stats.centered()
-            ev = np.clip(np.linalg.eigvalsh(Gxx)[::-1], 0.0, None)
+            with serial_blas():
+                ev = np.clip(np.linalg.eigvalsh(Gxx)[::-1], 0.0, None)
             sv = np.sqrt(ev)
             self._singular = sv
             self._rank = int((sv > self._tol() * sv[0]).sum()) if sv.size else 0
@@ -265,7 +289,9 @@ class Ridge(_ClosedFormLinear):
 
     Minimises ``||y - X w||^2 + alpha * ||w||^2`` (weighted by
     ``sample_weight``) from the Gram matrix accumulated in one compiled pass,
-    by Cholesky. With ``alpha == 0`` it behaves as :class:`LinearRegression`.
+    by Cholesky. Targets with ``alpha == 0`` are solved as
+    :class:`LinearRegression` solves them (with a ``sqrt(eps)`` cut-off
+    instead of its ``tol``).
 
     Parameters
     ----------
@@ -276,10 +302,12 @@ class Ridge(_ClosedFormLinear):
     copy_X : bool, default=True
         Accepted for compatibility; ``X`` is never copied nor modified.
     solver : {"auto", "cholesky", "qr"}, default="auto"
-        ``"auto"`` and ``"cholesky"`` solve the normal equations
-        (``"auto"`` falls back to QR when ``alpha == 0`` and the system is
-        ill-conditioned); ``"qr"`` (only for ``alpha == 0``) always uses the
-        streaming QR.
+        ``"auto"`` and ``"cholesky"`` solve the normal equations by
+        Cholesky; for targets with ``alpha == 0`` on ill-conditioned data
+        both fall back to the minimum-norm least-squares solution (streaming
+        QR, singular values below ``sqrt(eps)`` times the largest dropped),
+        ``"cholesky"`` with a warning, as scikit-learn does. ``"qr"`` (only
+        for ``alpha == 0``) always uses the streaming QR.
 
     Attributes
     ----------

@@ -52,9 +52,10 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
     max_iter : int, default=1000
         Maximum number of epochs for ``fit``.
     tol : float or None, default=1e-3
-        Stop when an epoch's summed loss fails to improve on the best by
-        ``tol * n_samples`` for ``n_iter_no_change`` epochs in a row (per
-        target). ``None`` runs ``max_iter`` epochs.
+        Stop when an epoch's mean objective (loss plus penalty, as
+        scikit-learn >= 1.8 computes it) fails to improve on the best by
+        ``tol`` for ``n_iter_no_change`` epochs in a row (per target).
+        ``None`` runs ``max_iter`` epochs.
     shuffle : bool, default=True
         Shuffle the samples before each epoch.
     verbose : int, default=0
@@ -138,6 +139,9 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         check_option(self.loss, "loss", ["squared_error"])
+        for name in ("shuffle", "fit_intercept", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
         if self.penalty not in _PENALTY:
             raise ValueError(
                 f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {self.penalty!r}."
@@ -203,7 +207,7 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
         epochs = 0
         snapshot = (self._W.copy(), self._b.copy(), self.t_)
         for epoch in range(max_iter):
-            t, sumloss = K.sgd_epoch(
+            t, sumloss, objective = K.sgd_epoch(
                 X, Y, sw, order, self._rng_state, bool(self.shuffle),
                 self._W, self._b, q, u, eta_adapt, active, float(self.t_),
                 lr, float(self.eta0), float(self.power_t), alpha,
@@ -215,11 +219,12 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
                 print(
                     f"-- Epoch {epochs}: norm {np.linalg.norm(self._W):.4g}, "
                     f"bias {np.round(self._b, 6).tolist()}, T {int(t) - 1}, "
-                    f"avg. loss {np.round(sumloss / n, 6).tolist()}",
+                    f"avg. loss {np.round(sumloss / n, 6).tolist()}, "
+                    f"objective {np.round(objective / n, 6).tolist()}",
                     file=sys.stdout,
                 )
             finite = np.all(np.isfinite(self._W)) and np.all(np.isfinite(self._b))
-            if not (finite and np.all(np.isfinite(sumloss))):
+            if not (finite and np.all(np.isfinite(objective))):
                 # X was not scanned up front (the epoch itself detects NaN/inf:
                 # see sgd_epoch); undo this call's steps, then say which it was.
                 self._W[:], self._b[:], self.t_ = snapshot
@@ -234,11 +239,13 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
             for c in range(k):
                 if not active[c]:
                     continue
-                if sumloss[c] > best[c] - tol * n:
+                # scikit-learn >= 1.8: mean objective (loss + penalty) per sample
+                obj = objective[c] / n
+                if obj > best[c] - tol:
                     no_improve[c] += 1
                 else:
                     no_improve[c] = 0
-                best[c] = min(best[c], sumloss[c])
+                best[c] = min(best[c], obj)
                 if no_improve[c] >= self.n_iter_no_change:
                     if lr == 3 and eta_adapt[c] > 1e-6:
                         eta_adapt[c] /= 5.0
@@ -251,6 +258,13 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
 
     def _fit_impl(self, X, y, sample_weight, *, reset, max_iter, use_tol,
                   coef_init=None, intercept_init=None):
+        with self._transaction():
+            return self._fit_checked(X, y, sample_weight, reset=reset, max_iter=max_iter,
+                                     use_tol=use_tol, coef_init=coef_init,
+                                     intercept_init=intercept_init)
+
+    def _fit_checked(self, X, y, sample_weight, *, reset, max_iter, use_tol,
+                     coef_init=None, intercept_init=None):
         self._check_params()
         # NaN/inf in X are caught by the epoch kernel (saves a pass over X).
         X = validate_data(self, X, reset=reset, force_all_finite=False)
