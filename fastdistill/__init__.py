@@ -27,10 +27,15 @@ _LAZY = {
     "SGDRegressor": "fastdistill.linear_model",
     "KMeans": "fastdistill.cluster",
     "PCA": "fastdistill.decomposition",
+    "MLPRegressor": "fastdistill.neural_network",
+    "MLPClassifier": "fastdistill.neural_network",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }
-_SUBMODULES = {"linear_model", "cluster", "decomposition", "exceptions", "datasets", "cli"}
+_SUBMODULES = {
+    "linear_model", "cluster", "decomposition", "neural_network", "exceptions", "datasets",
+    "cli",
+}
 
 __all__ = [
     "set_num_threads",
