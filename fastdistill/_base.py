@@ -19,12 +19,44 @@ import numpy as np
 from ._metrics import accuracy_score, r2_score
 
 __all__ = [
+    "available_if",
     "BaseEstimator",
     "RegressorMixin",
     "ClassifierMixin",
     "TransformerMixin",
     "ClusterMixin",
 ]
+
+
+class available_if:
+    """Method descriptor that exists only when ``check(self)`` is true.
+
+    ``hasattr(estimator, "partial_fit")`` is then False where the method would
+    not work (as scikit-learn's ``available_if``), so tools that probe for a
+    method skip it.
+
+    Parameters
+    ----------
+    check : callable
+        ``check(estimator) -> bool``.
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        return self
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        if not self.check(obj):
+            raise AttributeError(
+                f"{type(obj).__name__} has no {self.fn.__name__} with these parameters."
+            )
+        return self.fn.__get__(obj, owner)
 
 
 class BaseEstimator:

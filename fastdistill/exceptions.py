@@ -64,15 +64,21 @@ def not_fitted_error(message: str) -> NotFittedError:
     error : NotFittedError
         The exception instance, to be raised by the caller.
     """
+    return _with_sklearn(NotFittedError, "NotFittedError")(message)
+
+
+def _with_sklearn(base: type, name: str) -> type:
+    """``base``, or a subclass of it and of scikit-learn's class ``name`` if loaded."""
     sk = sys.modules.get("sklearn.exceptions")
-    if sk is None or not hasattr(sk, "NotFittedError"):
-        return NotFittedError(message)
-    cls = _SK_COMPAT_CACHE.get(sk.NotFittedError)
+    if sk is None or not hasattr(sk, name):
+        return base
+    sk_cls = getattr(sk, name)
+    cls = _SK_COMPAT_CACHE.get(sk_cls)
     if cls is None:
-        cls = type("NotFittedError", (NotFittedError, sk.NotFittedError), {})
+        cls = type(base.__name__, (base, sk_cls), {})
         cls.__module__ = __name__
-        _SK_COMPAT_CACHE[sk.NotFittedError] = cls
-    return cls(message)
+        _SK_COMPAT_CACHE[sk_cls] = cls
+    return cls
 
 
 def convergence_warning() -> type:
@@ -87,12 +93,15 @@ def convergence_warning() -> type:
     category : type
         A subclass of :class:`ConvergenceWarning`.
     """
-    sk = sys.modules.get("sklearn.exceptions")
-    if sk is None or not hasattr(sk, "ConvergenceWarning"):
-        return ConvergenceWarning
-    cls = _SK_COMPAT_CACHE.get(sk.ConvergenceWarning)
-    if cls is None:
-        cls = type("ConvergenceWarning", (ConvergenceWarning, sk.ConvergenceWarning), {})
-        cls.__module__ = __name__
-        _SK_COMPAT_CACHE[sk.ConvergenceWarning] = cls
-    return cls
+    return _with_sklearn(ConvergenceWarning, "ConvergenceWarning")
+
+
+def data_conversion_warning() -> type:
+    """Return the category for data-conversion warnings (see :func:`convergence_warning`).
+
+    Returns
+    -------
+    category : type
+        A subclass of :class:`DataConversionWarning`.
+    """
+    return _with_sklearn(DataConversionWarning, "DataConversionWarning")

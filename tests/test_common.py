@@ -10,6 +10,7 @@ import pytest
 from fastdistill.cluster import KMeans
 from fastdistill.decomposition import PCA
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
+from fastdistill.neural_network import MLPClassifier, MLPRegressor
 
 pytest.importorskip("sklearn")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
@@ -26,6 +27,9 @@ ESTIMATORS = [
     PCA(n_components=2),
     PCA(n_components=2, svd_solver="randomized", random_state=0),
     PCA(n_components=2, svd_solver="covariance_eigh"),
+    MLPRegressor(max_iter=100, random_state=0),
+    MLPClassifier(max_iter=100, random_state=0),
+    MLPRegressor(solver="lbfgs", max_iter=100, random_state=0),
 ]
 
 #: check name -> reason, per estimator class name.

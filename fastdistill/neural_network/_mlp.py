@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._base import BaseEstimator, ClassifierMixin, RegressorMixin
+from .._base import BaseEstimator, ClassifierMixin, RegressorMixin, available_if
 from .._kernels import mlp as K
 from .._kernels._random import seed_state
 from .._metrics import accuracy_score, r2_score
@@ -18,10 +18,11 @@ from .._validation import (
     check_option,
     check_random_state,
     check_scalar,
+    check_is_fitted,
     check_y,
     validate_data,
 )
-from ..exceptions import convergence_warning
+from ..exceptions import convergence_warning, data_conversion_warning
 
 __all__ = ["MLPRegressor", "MLPClassifier"]
 
@@ -213,6 +214,13 @@ class _BaseMLP(BaseEstimator):
             batch = int(np.clip(self.batch_size, 1, train_idx.size))
         solver = 1 if self.solver == "adam" else 0
         n_train = train_idx.size
+        if not incremental or not hasattr(self, "_lr"):
+            # Like scikit-learn, every fit (warm start included) starts a fresh
+            # optimiser; partial_fit calls continue the same one.
+            self._state1[:] = 0.0
+            self._state2[:] = 0.0
+            self._adam_t = 0
+            self._lr = float(self.learning_rate_init)
         order = train_idx.copy()
         for _ in range(self.max_iter):
             with blas_region():
@@ -317,8 +325,7 @@ class _BaseMLP(BaseEstimator):
 
         res = scipy.optimize.minimize(
             fun, params64, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
-                     "iprint": -1},
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
         )
         self.n_iter_ = int(res.nit)
         if res.status == 1 or self.n_iter_ >= self.max_iter:
@@ -504,6 +511,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit_public(X, y, incremental=False)
 
+    @available_if(lambda self: self.solver != "lbfgs")
     def partial_fit(self, X, y):
         """Run one epoch over ``(X, y)``, starting from the current weights.
 
@@ -568,7 +576,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 2))
     >>> y = np.where(X[:, 0] * X[:, 1] > 0, "same", "diff")
-    >>> clf = MLPClassifier((16,), max_iter=800, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier((16,), max_iter=3000, random_state=0).fit(X, y)
     >>> bool(clf.score(X, y) > 0.9)
     True
     >>> clf.predict_proba(X[:2]).shape
@@ -613,6 +621,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y is None:
             raise ValueError("This estimator requires y to be passed, but the target y is None.")
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples, ), for example using ravel().",
+                data_conversion_warning(),
+                stacklevel=4,
+            )
         if y.ndim == 2 and y.shape[1] > 1:
             Y = check_array(y, name="y", dtype=X.dtype)
             if not np.all((Y == 0) | (Y == 1)):
@@ -650,7 +665,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError(f"y contains labels {missing.tolist()} not in classes.")
             if labels.shape[0] < 2 and classes is None:
                 raise ValueError(
-                    f"MLPClassifier needs at least 2 classes in y, got {labels.tolist()}."
+                    f"MLPClassifier needs at least 2 classes in y, got 1 class: "
+                    f"{labels.tolist()}."
                 )
             self.classes_ = labels
             self._set_kind("binary" if labels.shape[0] == 2 else "multiclass")
@@ -721,6 +737,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit_public(X, y, incremental=False, soft_targets=soft_targets,
                                 classes=classes)
 
+    @available_if(lambda self: self.solver != "lbfgs")
     def partial_fit(self, X, y, classes=None, *, soft_targets: bool = False):
         """Run one epoch over ``(X, y)``, starting from the current weights.
 
@@ -756,6 +773,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
+        check_is_fitted(self)
         P = self._raw(X, self._out_code)
         if self._kind == "binary":
             return np.hstack([1.0 - P, P])
@@ -790,4 +808,5 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels (0/1 indicator rows for multilabel targets).
         """
+        check_is_fitted(self)
         return self._decode(self._raw(X, self._out_code))

@@ -1,0 +1,302 @@
+"""MLPs: gradients by finite differences, one step against scikit-learn, quality."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from fastdistill._kernels import mlp as K
+from fastdistill.exceptions import ConvergenceWarning, NotFittedError
+from fastdistill.neural_network import MLPClassifier, MLPRegressor
+
+sk_nn = pytest.importorskip("sklearn.neural_network")
+sk_datasets = pytest.importorskip("sklearn.datasets")
+
+ACTS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    return ctx
+
+
+@pytest.mark.parametrize("activation", list(ACTS))
+@pytest.mark.parametrize("output,loss,n_out", [(0, 0, 2), (1, 1, 1), (2, 2, 3), (1, 1, 3)])
+def test_gradient_matches_finite_differences(rng, activation, output, loss, n_out):
+    sizes = np.array([4, 5, 3, n_out], dtype=np.int64)
+    w_off, b_off, n_params = K.param_offsets(sizes)
+    params = rng.normal(size=n_params) * 0.7
+    X = rng.normal(size=(13, 4))
+    if loss == 0:
+        Y = rng.normal(size=(13, n_out))
+    elif loss == 1:
+        Y = (rng.uniform(size=(13, n_out)) > 0.5).astype(float)
+    else:
+        Y = rng.dirichlet(np.ones(n_out), size=13)  # soft targets
+    hidden = ACTS[activation]
+    if hidden == 3:
+        X += 0.05  # keep pre-activations away from relu's kink
+    grads = np.empty(n_params)
+    K.loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
+    h = 1e-6
+    numeric = np.empty(n_params)
+    scratch = np.empty(n_params)
+    for q in range(n_params):
+        p1 = params.copy()
+        p1[q] += h
+        p2 = params.copy()
+        p2[q] -= h
+        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
+        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
+        numeric[q] = (f1 - f2) / (2 * h)
+    if loss == 0:
+        # scikit-learn reports the squared loss averaged over outputs too, but
+        # steps along the gradient of the per-sample sum (delta = p - y); we
+        # follow both, so the step is n_out times the reported loss' gradient
+        # (the L2 part excepted).
+        l2 = np.zeros(n_params)
+        for i in range(len(sizes) - 1):
+            n_w = sizes[i] * sizes[i + 1]
+            l2[w_off[i]:w_off[i] + n_w] = 0.3 * params[w_off[i]:w_off[i] + n_w] / 13
+        numeric = (numeric - l2) * n_out + l2
+    np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-7)
+
+
+def _copy_weights(src_coefs, src_ints, dst):
+    for a, b in zip(dst.coefs_, src_coefs):
+        a[:] = b
+    for a, b in zip(dst.intercepts_, src_ints):
+        a[:] = b
+
+
+@pytest.mark.parametrize("solver,extra", [("adam", {}), ("sgd", {"nesterovs_momentum": True}),
+                                          ("sgd", {"nesterovs_momentum": False})])
+@pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
+def test_one_step_matches_sklearn(rng, solver, extra, kind):
+    X = rng.normal(size=(40, 3))
+    if kind == "regression":
+        y = X @ [1.0, -1.0, 0.5]
+        ours = MLPRegressor(hidden_layer_sizes=(5, 4), activation="tanh", solver=solver,
+                            batch_size=40, shuffle=False, max_iter=1, alpha=0.01, **extra)
+        ref = sk_nn.MLPRegressor(hidden_layer_sizes=(5, 4), activation="tanh", solver=solver,
+                                 batch_size=40, shuffle=False, max_iter=1, alpha=0.01, **extra)
+    else:
+        y = (X[:, 0] > 0).astype(int) if kind == "binary" else np.argmax(X, axis=1)
+        ours = MLPClassifier((5, 4), activation="tanh", solver=solver, batch_size=40,
+                             shuffle=False, max_iter=1, alpha=0.01, **extra)
+        ref = sk_nn.MLPClassifier((5, 4), activation="tanh", solver=solver, batch_size=40,
+                                  shuffle=False, max_iter=1, alpha=0.01, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.fit(X, y)
+        init_c = [rng.normal(size=c.shape) * 0.5 for c in ref.coefs_]
+        init_b = [rng.normal(size=b.shape) * 0.5 for b in ref.intercepts_]
+        ours.fit(X, y)
+        for est in (ours, ref):
+            _copy_weights(init_c, init_b, est)
+            est.set_params(warm_start=True, max_iter=2)
+            est.fit(X, y)
+    for a, b in zip(ours.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(ours.intercepts_, ref.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+
+
+def _friedman(n, seed):
+    """Standardised Friedman #1 data: train and test splits."""
+    X, y = sk_datasets.make_friedman1(n + 500, noise=0.3, random_state=seed)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y - y.mean()) / y.std()
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+def test_regression_quality_close_to_sklearn():
+    # Different random streams give different local optima seed by seed; over
+    # several seeds the two implementations score the same.
+    scores = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 2):
+            X, y, Xt, yt = _friedman(1500, seed)
+            ours = MLPRegressor(hidden_layer_sizes=(32,), max_iter=300, random_state=seed)
+            ref = sk_nn.MLPRegressor(hidden_layer_sizes=(32,), max_iter=300, random_state=seed)
+            scores.append((ours.fit(X, y).score(Xt, yt), ref.fit(X, y).score(Xt, yt)))
+    ours_mean, ref_mean = np.mean(scores, axis=0)
+    assert ours_mean == pytest.approx(ref_mean, abs=0.01)
+    assert ours_mean > 0.95
+
+
+def test_digits_accuracy_close_to_sklearn():
+    D = sk_datasets.load_digits()
+    X, y = D.data / 16.0, D.target
+    accs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 2):
+            ours = MLPClassifier((64,), max_iter=60, random_state=seed).fit(X[:1300], y[:1300])
+            ref = sk_nn.MLPClassifier((64,), max_iter=60, random_state=seed).fit(X[:1300], y[:1300])
+            accs.append((ours.score(X[1300:], y[1300:]), ref.score(X[1300:], y[1300:])))
+    ours_mean, ref_mean = np.mean(accs, axis=0)
+    assert ours_mean == pytest.approx(ref_mean, abs=0.01)
+    assert ours_mean > 0.9
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_every_solver_learns(solver):
+    X, y, _, _ = _friedman(800, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPRegressor(hidden_layer_sizes=(16,), solver=solver, max_iter=300,
+                             learning_rate_init=0.01 if solver == "sgd" else 0.001,
+                             random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.9
+    assert model.n_iter_ >= 1
+
+
+@pytest.mark.parametrize("lr", ["invscaling", "adaptive"])
+def test_sgd_schedules(lr):
+    X, y = sk_datasets.make_friedman1(500, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate=lr,
+                         learning_rate_init=0.01, max_iter=50, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(m.loss_curve_)) and m.loss_curve_[-1] < m.loss_curve_[0]
+
+
+def test_classifier_kinds_and_proba():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        binary = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, X[:, 0] > 0)
+        multi = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, np.argmax(X, 1))
+        Yml = (X[:, :3] > 0).astype(int)
+        ml = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, Yml)
+    assert binary.out_activation_ == "logistic" and multi.out_activation_ == "softmax"
+    P = multi.predict_proba(X)
+    np.testing.assert_allclose(P.sum(1), 1.0)
+    L = multi.predict_logits(X)
+    soft = np.exp(L - L.max(1, keepdims=True))
+    np.testing.assert_allclose(soft / soft.sum(1, keepdims=True), P, rtol=1e-10)
+    np.testing.assert_allclose(np.exp(multi.predict_log_proba(X)), P, rtol=1e-10)
+    assert binary.predict_proba(X).shape == (300, 2)
+    assert set(binary.predict(X).tolist()) <= {False, True}
+    assert ml.predict(X).shape == (300, 3) and ml.score(X, Yml) > 0.8
+
+
+def test_soft_targets_match_teacher():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        teacher = MLPClassifier((32,), max_iter=400, random_state=0).fit(X, np.argmax(X, 1))
+        P = teacher.predict_proba(X)
+        student = MLPClassifier((16,), max_iter=400, random_state=1).fit(
+            X, P, soft_targets=True, classes=teacher.classes_)
+    agree = (student.predict(X) == teacher.predict(X)).mean()
+    assert agree > 0.95
+    kl = np.sum(P * (np.log(P + 1e-12) - np.log(student.predict_proba(X) + 1e-12)), 1).mean()
+    assert kl < 0.05
+    with pytest.raises(ValueError, match="summing to 1"):
+        MLPClassifier().fit(X, P * 2, soft_targets=True)
+
+
+def test_partial_fit_classes_and_unknown_labels():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    clf = MLPClassifier((4,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X, y, classes=["a", "b", "c"])
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"labels \['z'\]"):
+        clf.partial_fit(X[:3], ["a", "z", "b"])
+    t = clf.t_
+    clf.partial_fit(X, y)
+    assert clf.t_ == t + 100 and clf.n_iter_ == 2
+    reg = MLPRegressor(hidden_layer_sizes=(4,), random_state=0)
+    reg.partial_fit(X, X[:, 0])
+    reg.partial_fit(X, X[:, 0])
+    assert reg.n_iter_ == 2
+
+
+def test_early_stopping_and_warm_start():
+    X, y = sk_datasets.make_friedman1(1000, noise=1.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MLPRegressor(hidden_layer_sizes=(16,), early_stopping=True, max_iter=200,
+                         n_iter_no_change=5, random_state=0).fit(X, y)
+    assert len(m.validation_scores_) == m.n_iter_
+    assert m.best_validation_score_ == max(m.validation_scores_)
+    assert m.best_loss_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        w = MLPRegressor(hidden_layer_sizes=(16,), max_iter=20, warm_start=True,
+                         random_state=0).fit(X, y)
+        first = w.loss_
+        w.fit(X, y)
+    assert len(w.loss_curve_) == 40 and w.loss_ < first
+
+
+def test_float32_trains_in_float32():
+    X, y = sk_datasets.make_friedman1(500, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m32 = MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, random_state=0).fit(
+            X.astype(np.float32), y.astype(np.float32))
+        m64 = MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, random_state=0).fit(X, y)
+    assert m32.coefs_[0].dtype == np.float32
+    assert m32.predict(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(m32.predict(X), m64.predict(X), rtol=1e-2, atol=1e-2)
+
+
+def test_reproducible():
+    X, y = sk_datasets.make_friedman1(300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=3).fit(X, y)
+        b = MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+def test_divergence_keeps_finite_weights():
+    X, y = sk_datasets.make_friedman1(300, random_state=0)
+    m = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=10.0,
+                     momentum=0.0, max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="NaN or infinite"):
+        m.fit(X * 1e150, y * 1e150)
+    assert all(np.all(np.isfinite(c)) for c in m.coefs_)
+
+
+@pytest.mark.parametrize(
+    "params,exc,match",
+    [
+        ({"hidden_layer_sizes": (0,)}, ValueError, "positive integers"),
+        ({"hidden_layer_sizes": (5, -1)}, ValueError, "positive integers"),
+        ({"activation": "swish"}, ValueError, "activation"),
+        ({"solver": "newton"}, ValueError, "solver"),
+        ({"learning_rate_init": 0.0}, ValueError, "learning_rate_init"),
+        ({"validation_fraction": 1.0, "early_stopping": True}, ValueError, "validation_fraction"),
+        ({"shuffle": "yes"}, TypeError, "shuffle"),
+    ],
+)
+def test_bad_params(params, exc, match):
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(exc, match=match):
+        MLPRegressor(**params).fit(X, X[:, 0])
+
+
+def test_bad_input():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        MLPRegressor().fit(np.where(X > 1, np.nan, X), X[:, 0])
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(X)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MLPClassifier().fit(X, X[:, 0])
