@@ -284,3 +284,77 @@ def run_benchmark(benchmark, size: str, task: Task, impl: str) -> None:
         quality = task.quality(data, result)
         benchmark.extra_info.update(quality)
         assert all(v == v for v in quality.values()), "quality figure is NaN"
+
+
+# ----------------------------------------------------------------- neural
+
+def _mlp_data(shape, dtype=np.float64):
+    n, d, k = shape
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    if k == 0:  # regression target
+        y = (np.sin(X[:, 0]) + X[:, 1] ** 2 - X[:, 2]).astype(dtype)
+    else:  # k classes
+        y = np.argmax(X[:, :k] + 0.5 * rng.standard_normal((n, k)), axis=1)
+    return {"X": X, "y": y}
+
+
+def _mlp_fit(lib, kind, data, hidden, max_iter, **kw):
+    if lib == "fastdistill":
+        from fastdistill.neural_network import MLPClassifier, MLPRegressor
+    else:
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+    cls = MLPRegressor if kind == "reg" else MLPClassifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cls(hidden_layer_sizes=hidden, max_iter=max_iter, random_state=0, **kw).fit(
+            data["X"], data["y"])
+
+
+def _score(data, model):
+    return {"score": float(model.score(data["X"], data["y"]))}
+
+
+for _hidden, _goal, _dtype in (((10,), ">= 20x", np.float64), ((64,), ">= 8x", np.float64),
+                               ((256, 256), ">= 2.5x", np.float64),
+                               ((256, 256), ">= 4x", np.float32)):
+    register(Task(
+        name=f"MLPRegressor {_hidden} one adam epoch {np.dtype(_dtype).name}",
+        family="neural",
+        shapes={"full": (100_000, 20, 0), "smoke": (500, 20, 0)},
+        make_data=(lambda dt: (lambda s: _mlp_data(s, dt)))(_dtype),
+        ours=(lambda h: (lambda d: _mlp_fit("fastdistill", "reg", d, h, 1)))(_hidden),
+        baseline=(lambda h: (lambda d: _mlp_fit("sklearn", "reg", d, h, 1)))(_hidden),
+        quality=_score,
+        goal=_goal,
+    ))
+
+register(Task(
+    name="MLPClassifier (64,) one adam epoch, 10 classes",
+    family="neural",
+    shapes={"full": (50_000, 50, 10), "smoke": (500, 50, 10)},
+    make_data=_mlp_data,
+    ours=lambda d: _mlp_fit("fastdistill", "clf", d, (64,), 1),
+    baseline=lambda d: _mlp_fit("sklearn", "clf", d, (64,), 1),
+    quality=_score,
+    goal=">= 6x",
+))
+
+
+def _seed_data(shape):
+    from fastdistill.datasets import make_seed_regression
+
+    X, y = make_seed_regression(shape[0], random_state=0)
+    return {"X": X, "y": y}
+
+
+register(Task(
+    name="MLPRegressor seed example (10,) max_iter=1000",
+    family="neural",
+    shapes={"full": (80,), "smoke": (80,)},
+    make_data=_seed_data,
+    ours=lambda d: _mlp_fit("fastdistill", "reg", d, (10,), 1000),
+    baseline=lambda d: _mlp_fit("sklearn", "reg", d, (10,), 1000),
+    quality=_score,
+    goal=">= 10x after the first (cached) compile",
+))

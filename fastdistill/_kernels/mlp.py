@@ -268,7 +268,8 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
     backward and the optimiser step run on it. The returned loss is the sum
     over batches of (batch loss + L2 term) times the batch size, as
     scikit-learn accumulates it. Training stops early (returning NaN) when a
-    batch loss is not finite, leaving the last finite parameters.
+    batch loss is not finite, leaving the parameters of the last finite
+    step (or, if a step overflowed, those of the epoch's start).
     """
     n = order.shape[0]
     d = X.shape[1]
@@ -281,7 +282,7 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
     deltas = np.empty(a_off[-1], dtype=params.dtype)
     Yb = np.empty((rows, n_out), dtype=params.dtype)
     L = sizes.shape[0] - 1
-    backup = np.empty_like(params)
+    backup = params.copy()
     total = 0.0
     for start in range(0, n, rows):
         m = min(rows, n - start)
@@ -298,21 +299,18 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
         batch_loss += 0.5 * alpha * _l2_term(params, sizes, w_off) / m
         if not np.isfinite(batch_loss):
             return np.nan, adam_t
+        # A finite batch loss means finite activations, hence finite gradients
+        # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.
         _backward_batch(params, grads, sizes, w_off, b_off, acts, deltas, a_off, rows, m,
                         Yb, hidden, alpha)
-        backup[:] = params
         adam_t += 1
         _step(params, grads, state1, state2, solver, lr, beta1, beta2, eps, momentum,
               nesterov, adam_t)
-        ok = True
-        for q in range(params.shape[0]):
-            if not np.isfinite(params[q]):
-                ok = False
-                break
-        if not ok:
+        total += batch_loss * m
+    for q in range(params.shape[0]):
+        if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
             params[:] = backup
             return np.nan, adam_t
-        total += batch_loss * m
     return total, adam_t
 
 
