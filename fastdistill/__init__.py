@@ -29,11 +29,14 @@ _LAZY = {
     "PCA": "fastdistill.decomposition",
     "MLPRegressor": "fastdistill.neural_network",
     "MLPClassifier": "fastdistill.neural_network",
+    "Distiller": "fastdistill.distill",
+    "KMeansFeatures": "fastdistill.distill",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }
 _SUBMODULES = {
-    "linear_model", "cluster", "decomposition", "neural_network", "exceptions", "datasets",
+    "linear_model", "cluster", "decomposition", "neural_network", "distill", "exceptions",
+    "datasets",
     "cli",
 }
 

@@ -14,7 +14,7 @@ def test_demo_runs_and_reports(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "Seed example" in out
-    assert "LinearRegression" in out and "SGDRegressor" in out
+    assert "k-means RBF features" in out and "fidelity" in out
     assert "Done." in out
 
 
