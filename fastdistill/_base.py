@@ -277,14 +277,18 @@ class ClassifierMixin:
 
 
 class TransformerMixin:
-    """Mixin for transformers: ``fit_transform`` and transformer tags."""
+    """Mixin for transformers: ``fit_transform`` and transformer tags.
+
+    Every fastdistill transformer computes in the input's float dtype, so the
+    tags say that float32 and float64 are preserved.
+    """
 
     def __sklearn_tags__(self):
         """Describe this estimator to scikit-learn (imported lazily)."""
         from sklearn.utils import TransformerTags
 
         tags = super().__sklearn_tags__()
-        tags.transformer_tags = TransformerTags()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
     def fit_transform(self, X, y=None, **fit_params):

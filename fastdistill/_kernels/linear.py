@@ -191,6 +191,15 @@ _PREFETCH_DISTANCE = 8
 
 
 @jit
+def _prefetch_sample(X, Y, order, ii):
+    """Start loading the row (and target) visited at position ``ii``."""
+    if ii < order.shape[0]:
+        ahead = order[ii]
+        prefetch_row(X, ahead)
+        prefetch_row(Y, ahead)
+
+
+@jit
 def _sgd_rate(lr_code, t, eta0, power_t, alpha, optimal_init):
     if lr_code == 1:
         return 1.0 / (alpha * (optimal_init + t - 1.0))
@@ -301,10 +310,7 @@ def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta
     upd = np.zeros(k, dtype=W.dtype)
     prev = order[0] if n > 0 else 0
     for ii in range(n):
-        if ii + _PREFETCH_DISTANCE < n:
-            ahead = order[ii + _PREFETCH_DISTANCE]
-            prefetch_row(X, ahead)
-            prefetch_row(Y, ahead)
+        _prefetch_sample(X, Y, order, ii + _PREFETCH_DISTANCE)
         i = order[ii]
         x = X[i]
         xp = X[prev]
@@ -359,10 +365,7 @@ def _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, 
     obj_l2 = 0.5 * alpha * (1.0 - l1r)
     obj_l1 = alpha * l1r
     for ii in range(n):
-        if ii + _PREFETCH_DISTANCE < n:
-            ahead = order[ii + _PREFETCH_DISTANCE]
-            prefetch_row(X, ahead)
-            prefetch_row(Y, ahead)
+        _prefetch_sample(X, Y, order, ii + _PREFETCH_DISTANCE)
         i = order[ii]
         x = X[i]
         eta_t = _sgd_rate(lr_code, t, eta0, power_t, alpha, optimal_init)

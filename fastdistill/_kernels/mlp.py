@@ -137,6 +137,17 @@ def _derivative(A, D, m, code):
 
 
 @jit
+def _gather(X, Y, order, start, m, A0, Yb):
+    """Copy rows order[start:start + m] of X and Y into the batch buffers."""
+    for i in range(m):
+        r = order[start + i]
+        for j in range(X.shape[1]):
+            A0[i, j] = X[r, j]
+        for j in range(Y.shape[1]):
+            Yb[i, j] = Y[r, j]
+
+
+@jit
 def _layer_views(params, acts, sizes, w_off, b_off, a_off, rows, l):
     fi = sizes[l]
     fo = sizes[l + 1]
@@ -286,13 +297,7 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
     total = 0.0
     for start in range(0, n, rows):
         m = min(rows, n - start)
-        A0 = acts[0 : rows * d].reshape(rows, d)
-        for i in range(m):
-            r = order[start + i]
-            for j in range(d):
-                A0[i, j] = X[r, j]
-            for j in range(n_out):
-                Yb[i, j] = Y[r, j]
+        _gather(X, Y, order, start, m, acts[0 : rows * d].reshape(rows, d), Yb)
         _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, output)
         P = acts[a_off[L] : a_off[L] + rows * n_out].reshape(rows, n_out)
         batch_loss = _batch_loss(P, Yb, m, loss)
@@ -356,6 +361,7 @@ def loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss
     d = X.shape[1]
     n_out = Y.shape[1]
     rows = min(chunk_rows, n)
+    order = np.arange(n)
     a_off = _act_offsets(sizes, rows)
     acts = np.empty(a_off[-1], dtype=params.dtype)
     deltas = np.empty(a_off[-1], dtype=params.dtype)
@@ -366,12 +372,7 @@ def loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss
     grads[:] = 0.0
     for start in range(0, n, rows):
         m = min(rows, n - start)
-        A0 = acts[0 : rows * d].reshape(rows, d)
-        for i in range(m):
-            for j in range(d):
-                A0[i, j] = X[start + i, j]
-            for j in range(n_out):
-                Yb[i, j] = Y[start + i, j]
+        _gather(X, Y, order, start, m, acts[0 : rows * d].reshape(rows, d), Yb)
         _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, output)
         P = acts[a_off[L] : a_off[L] + rows * n_out].reshape(rows, n_out)
         total += _batch_loss(P, Yb, m, loss) * m

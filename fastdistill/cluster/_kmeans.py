@@ -211,16 +211,6 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self.copy_x = copy_x
         self.algorithm = algorithm
 
-    def _update_tags(self, tags) -> None:
-        if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-
-    def __sklearn_tags__(self):
-        """Describe this estimator to scikit-learn (imported lazily)."""
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
     def _check_params(self, n_samples: int, n_features: int):
         check_scalar(self.n_clusters, "n_clusters", numbers.Integral, min_val=1)
         if n_samples < self.n_clusters:
@@ -438,13 +428,17 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         distances : ndarray of shape (n_samples, n_clusters)
             Distances, in the dtype of ``X``.
         """
-        X = validate_data(self, X, reset=False)
+        out = self._sq_distances(validate_data(self, X, reset=False))
+        np.sqrt(out, out=out)
+        return out
+
+    def _sq_distances(self, X: np.ndarray) -> np.ndarray:
+        """Squared distances of validated rows to every center (compiled, chunked)."""
         shift, centers = self._shifted_centers(X.dtype)
         out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
         c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
         with parallel_region(-(-X.shape[0] // CHUNK_ROWS)):
             K.sq_distances(X, shift, centers, c_norms, CHUNK_ROWS, out)
-        np.sqrt(out, out=out)
         return out
 
     def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:

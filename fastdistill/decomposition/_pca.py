@@ -174,16 +174,6 @@ class PCA(TransformerMixin, BaseEstimator):
         self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
 
-    def _update_tags(self, tags) -> None:
-        if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-
-    def __sklearn_tags__(self):
-        """Describe this estimator to scikit-learn (imported lazily)."""
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
     def _resolve(self, n: int, d: int) -> tuple[object, str]:
         if self.svd_solver not in _SOLVERS:
             raise ValueError(f"svd_solver must be one of {list(_SOLVERS)}, got {self.svd_solver!r}.")

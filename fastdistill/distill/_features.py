@@ -7,8 +7,6 @@ import numbers
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
-from .._kernels import cluster as KC
-from .._threads import parallel_region
 from .._validation import check_option, check_scalar, validate_data
 from ..cluster import KMeans
 
@@ -124,12 +122,7 @@ class KMeansFeatures(TransformerMixin, BaseEstimator):
             Features, in the dtype of ``X``.
         """
         X = validate_data(self, X, reset=False)
-        km = self.kmeans_
-        shift, centers = km._shifted_centers(X.dtype)
-        c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
-        out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        with parallel_region(-(-X.shape[0] // 512)):
-            KC.sq_distances(X, shift, centers, c_norms, 512, out)
+        out = self.kmeans_._sq_distances(X)
         out *= X.dtype.type(-0.5 / self.bandwidth_**2)
         if self.kind == "soft":
             out -= out.max(axis=1, keepdims=True)
