@@ -358,3 +358,58 @@ register(Task(
     quality=_score,
     goal=">= 10x after the first (cached) compile",
 ))
+
+
+# -------------------------------------------------------------------- som
+
+def _som_data(shape):
+    n, d = shape[:2]
+    return {"X": np.random.default_rng(0).uniform(size=(n, d))}
+
+
+def _som_fit(lib, data, mode, side):
+    X = data["X"]
+    if lib == "fastdistill":
+        from fastdistill import SOM
+
+        kw = {"n_epochs": 1} if mode == "batch" else {"num_iterations": X.shape[0]}
+        return SOM(side, side, sigma=side / 4, mode=mode, init="sample", random_state=0,
+                   **kw).fit(X)
+    from minisom import MiniSom
+
+    som = MiniSom(side, side, X.shape[1], sigma=side / 4, learning_rate=0.5, random_seed=0)
+    som.random_weights_init(X)
+    if mode == "batch":
+        som.train_batch_offline(X, 1)
+    else:
+        som.train_random(X, X.shape[0])
+    return som
+
+
+def _qe(data, model):
+    return {"quantization_error": float(model.quantization_error(data["X"]))}
+
+
+for _mode, _goal in (("batch", ">= 100x MiniSom's samples/s"), ("online", ">= 20x")):
+    register(Task(
+        name=f"SOM 20x20 one {_mode} epoch",
+        family="som",
+        shapes={"full": (50_000, 16), "smoke": (500, 16)},
+        make_data=_som_data,
+        ours=(lambda md: (lambda d: _som_fit("fastdistill", d, md, 20)))(_mode),
+        baseline=(lambda md: (lambda d: _som_fit("minisom", d, md, 20)))(_mode),
+        baseline_name="MiniSom",
+        quality=_qe,
+        goal=_goal,
+    ))
+
+register(Task(
+    name="SOM 50x50 one batch epoch",
+    family="som",
+    shapes={"full": (200_000, 64), "smoke": (500, 64)},
+    make_data=_som_data,
+    ours=lambda d: _som_fit("fastdistill", d, "batch", 50),
+    baseline=lambda d: _som_fit("minisom", d, "batch", 50),
+    baseline_name="MiniSom",
+    goal="report GFLOP/s",
+))

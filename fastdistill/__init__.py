@@ -30,12 +30,13 @@ _LAZY = {
     "MLPRegressor": "fastdistill.neural_network",
     "MLPClassifier": "fastdistill.neural_network",
     "Distiller": "fastdistill.distill",
+    "SOM": "fastdistill.som",
     "KMeansFeatures": "fastdistill.distill",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }
 _SUBMODULES = {
-    "linear_model", "cluster", "decomposition", "neural_network", "distill", "exceptions",
+    "linear_model", "cluster", "decomposition", "neural_network", "distill", "som", "exceptions",
     "datasets",
     "cli",
 }

@@ -11,6 +11,7 @@ from fastdistill.cluster import KMeans
 from fastdistill.decomposition import PCA
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
 from fastdistill.neural_network import MLPClassifier, MLPRegressor
+from fastdistill.som import SOM
 
 pytest.importorskip("sklearn")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
@@ -30,6 +31,8 @@ ESTIMATORS = [
     MLPRegressor(max_iter=100, random_state=0),
     MLPClassifier(max_iter=100, random_state=0),
     MLPRegressor(solver="lbfgs", max_iter=100, random_state=0),
+    SOM(3, 3, n_epochs=3, random_state=0),
+    SOM(3, 3, mode="online", n_epochs=2, random_state=0),
 ]
 
 #: check name -> reason, per estimator class name.

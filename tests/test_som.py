@@ -1,0 +1,129 @@
+"""Self-organizing maps: invariants, and MiniSom as a reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastdistill import SOM
+from fastdistill.cluster import KMeans
+
+
+def _blobs(rng, n=600, d=3):
+    centers = rng.uniform(-5, 5, size=(4, d))
+    return np.vstack([c + rng.normal(size=(n // 4, d)) * 0.5 for c in centers])
+
+
+def test_batch_som_with_point_neighbourhood_is_one_lloyd_step(rng):
+    X = _blobs(rng)
+    init = X[rng.choice(len(X), 9, replace=False)]
+    som = SOM(3, 3, neighborhood="bubble", sigma=0.5, n_epochs=1, init=init.reshape(3, 3, -1))
+    som.fit(X)
+    km = KMeans(9, init=init, max_iter=1, tol=0).fit(X)
+    np.testing.assert_allclose(som.weights_.reshape(9, -1), km.cluster_centers_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("neighborhood,sigma", [("bubble", 0.5), ("gaussian", 0.7)])
+def test_quantization_error_never_increases_at_fixed_sigma(rng, neighborhood, sigma):
+    X = _blobs(rng)
+    som = SOM(4, 4, neighborhood=neighborhood, sigma=sigma, n_epochs=1, random_state=0).fit(X)
+    errors = [som.quantization_error(X)]
+    for _ in range(8):
+        som.partial_fit(X)  # every call restarts the schedule: sigma stays sigma0
+        errors.append(som.quantization_error(X))
+    assert all(b <= a + 1e-12 for a, b in zip(errors, errors[1:])), errors
+
+
+@pytest.mark.parametrize("mode", ["batch", "online"])
+def test_one_dimensional_map_on_one_dimensional_data_is_ordered(rng, mode):
+    X = rng.uniform(0, 1, size=(1000, 1))
+    som = SOM(1, 15, sigma=4.0, n_epochs=30, mode=mode, learning_rate=0.5,
+              init="random" if mode == "online" else "sample", random_state=0).fit(X)
+    assert som.topographic_error(X) == 0.0
+    w = som.weights_[0, :, 0]
+    assert np.all(np.diff(w) > 0) or np.all(np.diff(w) < 0)
+
+
+def test_hexagonal_neighbour_distances():
+    from fastdistill._kernels.som import grid_sqdist
+
+    som = SOM(5, 6, topology="hexagonal")
+    coords, pr, pc = som._grid()
+    interior = 2 * 6 + 2  # row 2, col 2
+    d = np.array([grid_sqdist(coords, interior, b, pr, pc) for b in range(30)])
+    assert np.sum(np.isclose(d, 1.0)) == 6
+    assert np.sum(d < 1.0 - 1e-9) == 1  # itself
+    rect = SOM(5, 6)._grid()
+    dr = np.array([grid_sqdist(rect[0], interior, b, 0.0, 0.0) for b in range(30)])
+    assert np.sum(np.isclose(dr, 1.0)) == 4 and np.sum(np.isclose(dr, 2.0)) == 4
+    torus = SOM(5, 6, toroidal=True)._grid()
+    assert grid_sqdist(torus[0], 0, 5, torus[1], torus[2]) == pytest.approx(1.0)
+
+
+def test_reproducible_and_api(rng):
+    X = _blobs(rng)
+    a = SOM(5, 5, n_epochs=5, random_state=3).fit(X)
+    b = SOM(5, 5, n_epochs=5, random_state=3).fit(X)
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+    o1 = SOM(5, 5, mode="online", n_epochs=2, random_state=3).fit(X)
+    o2 = SOM(5, 5, mode="online", n_epochs=2, random_state=3).fit(X)
+    np.testing.assert_array_equal(o1.weights_, o2.weights_)
+    D = a.transform(X)
+    naive = np.sqrt(((X[:, None, :] - a.weights_.reshape(25, -1)[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(D, naive, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(a.predict(X), naive.argmin(1))
+    assert a.winner(X[0]) == divmod(int(naive[0].argmin()), 5)
+    assert a.activation_response(X).sum() == len(X)
+    assert a.quantization_error(X) == pytest.approx(naive.min(1).mean(), rel=1e-9)
+    U = a.distance_map()
+    assert U.shape == (5, 5) and U.max() == pytest.approx(1.0)
+    labels = a.labels_map(X, np.arange(len(X)) % 2)
+    assert sum(sum(v.values()) for v in labels.values()) == len(X)
+    assert a.fit_transform(X).shape == (len(X), 25)
+
+
+@pytest.mark.parametrize("mode", ["online", "batch"])
+def test_close_to_minisom(rng, mode):
+    minisom = pytest.importorskip("minisom")
+    X = rng.uniform(size=(2000, 3))
+    ours, ref = [], []
+    for seed in range(3):
+        ms = minisom.MiniSom(8, 8, 3, sigma=2.0, learning_rate=0.5, random_seed=seed)
+        ms.random_weights_init(X)
+        som = SOM(8, 8, sigma=2.0, learning_rate=0.5, mode=mode, random_state=seed)
+        if mode == "online":
+            ms.train_random(X, 20000)
+            som.set_params(num_iterations=20000)
+        else:
+            ms.train_batch_offline(X, 20)
+            som.set_params(n_epochs=20)
+        som.fit(X)
+        ours.append(som.quantization_error(X))
+        ref.append(ms.quantization_error(X))
+    assert np.mean(ours) <= 1.05 * np.mean(ref)
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"m": 0}, "m"),
+        ({"sigma": 0.0}, "sigma"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"neighborhood": "mexican_hat"}, "non-negative"),
+        ({"topology": "triangular"}, "topology"),
+        ({"init": np.zeros((2, 2, 2))}, "init has shape"),
+    ],
+)
+def test_bad_params(params, match):
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match=match):
+        SOM(**{"m": 3, "n": 3, **params}).fit(X)
+
+
+def test_bad_input():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        SOM(3, 3).fit(np.where(X > 1, np.nan, X))
+    som = SOM(3, 3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="3 features"):
+        som.transform(X[:, :2])
