@@ -127,3 +127,16 @@ def test_bad_input():
     som = SOM(3, 3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         som.transform(X[:, :2])
+
+
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+@pytest.mark.parametrize("toroidal", [False, True])
+def test_separable_gaussian_equals_direct_formula(topology, toroidal):
+    from fastdistill._kernels import som as KS
+
+    coords, pr, pc = SOM(5, 7, topology=topology, toroidal=toroidal)._grid()
+    direct, fast = np.empty(35), np.empty(35)
+    for winner in (0, 13, 34):
+        KS.neighbourhood(coords, winner, 1.3, 0, pr, pc, direct)
+        KS._gaussian_separable(coords, 7, winner, 1.3, pr, pc, np.empty(5), np.empty((2, 7)), fast)
+        np.testing.assert_allclose(fast, direct, rtol=1e-12)

@@ -65,6 +65,33 @@ def neighbourhood(coords, winner, sigma, code, period_r, period_c, out):
 
 
 @jit
+def _gaussian_separable(coords, n_cols, winner, sigma, period_r, period_c, ey, ex, out):
+    """Gaussian neighbourhood as exp(-dr^2 / 2s^2) * exp(-dc^2 / 2s^2).
+
+    The grid's rows share a row coordinate and (hexagonal offsets aside) its
+    columns a column coordinate, so m + 2n exponentials replace m * n.
+    """
+    n_nodes = coords.shape[0]
+    m = n_nodes // n_cols
+    inv = 1.0 / (2.0 * sigma * sigma)
+    for r in range(m):
+        dr = abs(coords[winner, 0] - coords[r * n_cols, 0])
+        if period_r > 0.0 and dr > period_r / 2.0:
+            dr = period_r - dr
+        ey[r] = np.exp(-dr * dr * inv)
+    for parity in range(min(2, m)):
+        for c in range(n_cols):
+            dc = abs(coords[winner, 1] - coords[parity * n_cols + c, 1])
+            if period_c > 0.0 and dc > period_c / 2.0:
+                dc = period_c - dc
+            ex[parity, c] = np.exp(-dc * dc * inv)
+    for r in range(m):
+        p = r % 2
+        for c in range(n_cols):
+            out[r * n_cols + c] = ey[r] * ex[p, c]
+
+
+@jit
 def _bmu(x, W, w_norms):
     best = 0
     bv = np.inf
@@ -81,8 +108,8 @@ def _bmu(x, W, w_norms):
 
 
 @jit
-def online_epoch(X, W, coords, n_steps, t0, T, lr0, sigma0, lr_code, sigma_code, nb_code,
-                 period_r, period_c, random_order, rng_state):
+def online_epoch(X, W, coords, n_cols, n_steps, t0, T, lr0, sigma0, lr_code, sigma_code,
+                 nb_code, period_r, period_c, random_order, rng_state):
     """``n_steps`` online SOM updates (MiniSom's ``update``), in place on W.
 
     Step ``t`` (global index ``t0 + t`` out of ``T``) picks a sample (at
@@ -93,6 +120,8 @@ def online_epoch(X, W, coords, n_steps, t0, T, lr0, sigma0, lr_code, sigma_code,
     n, d = X.shape
     n_nodes = W.shape[0]
     h = np.empty(n_nodes)
+    ey = np.empty(n_nodes // n_cols)
+    ex = np.empty((2, n_cols))
     w_norms = np.empty(n_nodes)
     for node in range(n_nodes):
         s = 0.0
@@ -106,7 +135,10 @@ def online_epoch(X, W, coords, n_steps, t0, T, lr0, sigma0, lr_code, sigma_code,
         win = _bmu(x, W, w_norms)
         eta = decay(lr0, t, T, lr_code)
         sig = decay(sigma0, t, T, sigma_code)
-        neighbourhood(coords, win, sig, nb_code, period_r, period_c, h)
+        if nb_code == 0:
+            _gaussian_separable(coords, n_cols, win, sig, period_r, period_c, ey, ex, h)
+        else:
+            neighbourhood(coords, win, sig, nb_code, period_r, period_c, h)
         for node in range(n_nodes):
             g = eta * h[node]
             if g == 0.0:

@@ -251,7 +251,7 @@ class SOM(TransformerMixin, BaseEstimator):
         if self.mode == "online":
             total = (self.num_iterations if self.num_iterations is not None
                      else self.n_epochs * X.shape[0])
-            KS.online_epoch(X, self._W, self._coords, int(total), 0, float(total),
+            KS.online_epoch(X, self._W, self._coords, int(self.n), int(total), 0, float(total),
                             float(self.learning_rate), float(self.sigma), dc, dc, nb,
                             self._period_r, self._period_c, bool(self.random_order),
                             self._rng_state)
