@@ -14,7 +14,7 @@ import numpy as np
 from .._jit import jit
 from ._random import bounded
 
-__all__ = ["decay", "neighbourhood", "grid_sqdist", "online_epoch"]
+__all__ = ["decay", "neighbourhood", "neighbourhood_matrix", "grid_sqdist", "online_epoch"]
 
 
 @jit
@@ -62,6 +62,16 @@ def neighbourhood(coords, winner, sigma, code, period_r, period_c, out):
             tr = sigma - dr
             tc = sigma - dc
             out[node] = (tr if tr > 0 else 0.0) * (tc if tc > 0 else 0.0)
+
+
+@jit
+def neighbourhood_matrix(coords, sigma, code, period_r, period_c):
+    """H[c, node]: neighbourhood weight of every node around every winner c."""
+    n_nodes = coords.shape[0]
+    H = np.empty((n_nodes, n_nodes))
+    for c in range(n_nodes):
+        neighbourhood(coords, c, sigma, code, period_r, period_c, H[c])
+    return H
 
 
 @jit

@@ -259,13 +259,10 @@ class SOM(TransformerMixin, BaseEstimator):
             return
         shift = mean_var(X)[0].astype(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        k = self._W.shape[0]
-        H = np.empty((k, k))
         for epoch in range(self.n_epochs):
             sums, counts, _, _ = self._assign(X, shift, labels, update=True)
             sig = KS.decay(float(self.sigma), epoch, float(self.n_epochs), dc)
-            for c in range(k):
-                KS.neighbourhood(self._coords, c, sig, nb, self._period_r, self._period_c, H[c])
+            H = KS.neighbourhood_matrix(self._coords, sig, nb, self._period_r, self._period_c)
             num = H.T @ sums
             den = H.T @ counts
             ok = den > 0
