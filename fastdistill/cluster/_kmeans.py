@@ -12,6 +12,7 @@ from .._base import BaseEstimator, ClusterMixin, TransformerMixin
 from .._kernels import cluster as K
 from .._stats import mean_var
 from .._threads import parallel_region
+from ._assign import assign, sq_distances
 from .._validation import (
     check_array,
     check_random_state,
@@ -23,27 +24,13 @@ from ..exceptions import convergence_warning
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
-#: Rows per chunk of a Lloyd pass (the distance block is chunk x k).
-CHUNK_ROWS = 512
 #: Rows per block of the k-means++ passes.
 KPP_BLOCK = 1024
 
 
-def _layout(n: int, k: int, d: int) -> tuple[int, int]:
-    n_chunks = -(-n // CHUNK_ROWS)
-    by_memory = max(1, (64 << 20) // max(1, k * d * 8))
-    n_slots = int(max(1, min(n_chunks, 32, by_memory)))
-    return CHUNK_ROWS, n_slots
-
-
 def _lloyd(X, sw, shift, centers_s, labels, update):
     """Run one Lloyd pass; returns (sums, weights, inertia, changed)."""
-    n, d = X.shape
-    k = centers_s.shape[0]
-    chunk, n_slots = _layout(n, k, d)
-    c_norms = np.einsum("ij,ij->i", centers_s, centers_s).astype(X.dtype)
-    with parallel_region(n_slots):
-        return K.lloyd_pass(X, sw, shift, centers_s, c_norms, labels, chunk, n_slots, update)
+    return assign(X, sw, shift, centers_s, labels, update)
 
 
 def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None,
@@ -435,11 +422,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def _sq_distances(self, X: np.ndarray) -> np.ndarray:
         """Squared distances of validated rows to every center (compiled, chunked)."""
         shift, centers = self._shifted_centers(X.dtype)
-        out = np.empty((X.shape[0], self.n_clusters), dtype=X.dtype)
-        c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
-        with parallel_region(-(-X.shape[0] // CHUNK_ROWS)):
-            K.sq_distances(X, shift, centers, c_norms, CHUNK_ROWS, out)
-        return out
+        return sq_distances(X, shift, centers)
 
     def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return the distances of the training rows to the centers.

@@ -8,11 +8,10 @@ import sys
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
-from .._kernels import cluster as KC
 from .._kernels import som as KS
+from ..cluster._assign import assign, sq_distances
 from .._kernels._random import seed_state
 from .._stats import mean_var
-from .._threads import parallel_region
 from .._validation import (
     check_array,
     check_is_fitted,
@@ -26,7 +25,6 @@ __all__ = ["SOM"]
 
 _NEIGHBOURHOOD = {"gaussian": 0, "bubble": 1, "mexican_hat": 2, "triangle": 3}
 _DECAY = {"asymptotic": 0, "linear": 1, "exponential": 2}
-_CHUNK = 512
 
 
 class SOM(TransformerMixin, BaseEstimator):
@@ -275,14 +273,8 @@ class SOM(TransformerMixin, BaseEstimator):
                       f"{self.quantization_error(X):.6f}", file=sys.stdout)
 
     def _assign(self, X, shift, labels, update):
-        k = self._W.shape[0]
         centers = (self._W.astype(np.float64) - shift).astype(X.dtype)
-        c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
-        n_chunks = -(-X.shape[0] // _CHUNK)
-        n_slots = int(max(1, min(n_chunks, 32, (64 << 20) // max(1, k * X.shape[1] * 8))))
-        with parallel_region(n_slots):
-            return KC.lloyd_pass(X, np.empty(0, dtype=X.dtype), shift, centers, c_norms,
-                                 labels, _CHUNK, n_slots, update)
+        return assign(X, np.empty(0, dtype=X.dtype), shift, centers, labels, update)
 
     # ------------------------------------------------------------ inference
     @property
@@ -293,13 +285,8 @@ class SOM(TransformerMixin, BaseEstimator):
         return self._W.reshape(self.m, self.n, -1)
 
     def _sq_distances(self, X) -> np.ndarray:
-        shift = np.zeros(X.shape[1], dtype=X.dtype)
-        W = self._W.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-        c_norms = np.einsum("ij,ij->i", W, W).astype(X.dtype)
-        with parallel_region(-(-X.shape[0] // _CHUNK)):
-            KC.sq_distances(X, shift, W, c_norms, _CHUNK, out)
-        return out
+        return sq_distances(X, np.zeros(X.shape[1], dtype=X.dtype),
+                            self._W.astype(X.dtype, copy=False))
 
     def predict(self, X) -> np.ndarray:
         """Best-matching unit of every row, as a flat index ``row * n + col``.
