@@ -16,6 +16,16 @@ def chunk_rows(n_centers: int) -> int:
     Small enough to stay in L2 and under the allocator's mmap threshold (a
     fresh mmap per chunk buffer costs page faults), large enough for an
     efficient GEMM; measured best for k = 16 ... 400.
+
+    Parameters
+    ----------
+    n_centers : int
+        Number of centers (columns of the product block).
+
+    Returns
+    -------
+    rows : int
+        Between 32 and 512.
     """
     return int(np.clip(16384 // max(1, n_centers), 32, 512))
 
@@ -23,8 +33,25 @@ def chunk_rows(n_centers: int) -> int:
 def assign(X, sw, shift, centers, labels, update):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
-    ``centers`` are already shifted by ``shift``; returns
-    ``(sums, weights, inertia, changed)``.
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Validated rows.
+    sw : ndarray of shape (n,) or (0,)
+        Weights (empty: all ones).
+    shift : ndarray of shape (d,)
+        Shift applied to the rows (the centers are already shifted).
+    centers : ndarray of shape (k, d)
+        Shifted centers.
+    labels : ndarray of shape (n,), int32
+        Previous labels in, new labels out.
+    update : bool
+        Also return the per-cluster sums.
+
+    Returns
+    -------
+    sums, weights, inertia, changed
+        See the kernel.
     """
     n, d = X.shape
     k = centers.shape[0]
@@ -37,7 +64,22 @@ def assign(X, sw, shift, centers, labels, update):
 
 
 def sq_distances(X, shift, centers) -> np.ndarray:
-    """Squared distances of every row of X to every (shifted) center."""
+    """Squared distances of every row of X to every (shifted) center.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Validated rows.
+    shift : ndarray of shape (d,)
+        Shift of the rows (the centers are already shifted).
+    centers : ndarray of shape (k, d)
+        Shifted centers.
+
+    Returns
+    -------
+    distances : ndarray of shape (n, k)
+        Squared distances, in the dtype of X.
+    """
     rows = chunk_rows(centers.shape[0])
     out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
     c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
