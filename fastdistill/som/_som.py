@@ -12,6 +12,7 @@ from .._kernels import som as KS
 from ..cluster._assign import assign, sq_distances
 from .._kernels._random import seed_state
 from .._stats import mean_var
+from .._threads import serial_blas
 from .._validation import (
     check_array,
     check_is_fitted,
@@ -261,8 +262,11 @@ class SOM(TransformerMixin, BaseEstimator):
             sums, counts, _, _ = self._assign(X, shift, labels, update=True)
             sig = KS.decay(float(self.sigma), epoch, float(self.n_epochs), dc)
             H = KS.neighbourhood_matrix(self._coords, sig, nb, self._period_r, self._period_c)
-            num = H.T @ sums
-            den = H.T @ counts
+            # Small products on one thread: idle multi-threaded BLAS workers keep
+            # spinning after a call and would slow the next parallel pass.
+            with serial_blas():
+                num = H.T @ sums
+                den = H.T @ counts
             ok = den > 0
             W = self._W.astype(np.float64)
             W[ok] = num[ok] / den[ok, None] + shift
