@@ -138,5 +138,44 @@ def test_separable_gaussian_equals_direct_formula(topology, toroidal):
     direct, fast = np.empty(35), np.empty(35)
     for winner in (0, 13, 34):
         KS.neighbourhood(coords, winner, 1.3, 0, pr, pc, direct)
-        KS._gaussian_separable(coords, 7, winner, 1.3, pr, pc, np.empty(5), np.empty((2, 7)), fast)
+        KS._gaussian_separable(coords, 7, winner, 1.3, pr, pc, np.empty((2, 5)), np.empty(7), fast)
         np.testing.assert_allclose(fast, direct, rtol=1e-12)
+
+
+# MiniSom's bubble and triangle use the integer grid indices even on a
+# hexagonal grid (it warns about triangle); ours use the hexagonal geometry,
+# so those two are compared on rectangular grids only.
+@pytest.mark.parametrize(
+    "topology,neighborhood",
+    [("rectangular", nb) for nb in ("gaussian", "bubble", "triangle", "mexican_hat")]
+    + [("hexagonal", nb) for nb in ("gaussian", "mexican_hat")],
+)
+def test_online_equals_minisom_from_the_same_start(rng, topology, neighborhood):
+    minisom = pytest.importorskip("minisom")
+    X = rng.uniform(size=(200, 3))
+    W0 = rng.uniform(size=(5, 6, 3))
+    ms = minisom.MiniSom(5, 6, 3, sigma=2.0, learning_rate=0.5, topology=topology,
+                         neighborhood_function=neighborhood, random_seed=0)
+    ms._weights = W0.copy()
+    ms.train(X, 500)  # in order, t = 0 .. 499
+    som = SOM(5, 6, topology=topology, neighborhood=neighborhood, sigma=2.0,
+              learning_rate=0.5, mode="online", num_iterations=500, random_order=False,
+              init=W0).fit(X)
+    np.testing.assert_allclose(som.weights_, ms.get_weights(), rtol=1e-10, atol=1e-12)
+
+
+def test_init_array_is_not_modified_and_float32_far_from_origin(rng):
+    X = rng.normal(size=(300, 3))
+    W0 = rng.normal(size=(3, 3, 3))
+    W0c = W0.copy()
+    SOM(3, 3, init=W0, mode="online", n_epochs=2).fit(X)
+    np.testing.assert_array_equal(W0, W0c)
+    far = (rng.normal(size=(1000, 3)) * 0.01 + 100)
+    s64 = SOM(3, 3, random_state=0).fit(far)
+    s32 = SOM(3, 3, random_state=0).fit(far.astype(np.float32))
+    assert s32.quantization_error(far.astype(np.float32)) == pytest.approx(
+        s64.quantization_error(far), rel=1e-3)
+    D = s32.transform(far[:5].astype(np.float32))
+    exact = np.sqrt(((far[:5, None, :] - s32.weights_.reshape(9, -1)[None].astype(float)) ** 2)
+                    .sum(-1))
+    np.testing.assert_allclose(D, exact, rtol=1e-3, atol=1e-4)

@@ -75,44 +75,45 @@ def neighbourhood_matrix(coords, sigma, code, period_r, period_c):
 
 
 @jit
-def _gaussian_separable(coords, n_cols, winner, sigma, period_r, period_c, ey, ex, out):
-    """Gaussian neighbourhood as exp(-dr^2 / 2s^2) * exp(-dc^2 / 2s^2).
+def _gaussian_separable(coords, n_cols, winner, sigma, period_r, period_c, e0, e1, out):
+    """Gaussian neighbourhood as exp(-d0^2 / 2s^2) * exp(-d1^2 / 2s^2).
 
-    The grid's rows share a row coordinate and (hexagonal offsets aside) its
-    columns a column coordinate, so m + 2n exponentials replace m * n.
+    The second grid coordinate depends on the column only, the first on the
+    row and (hexagonal grids) the column's parity, so 2m + n exponentials
+    replace m * n.
     """
     n_nodes = coords.shape[0]
     m = n_nodes // n_cols
     inv = 1.0 / (2.0 * sigma * sigma)
+    for parity in range(min(2, n_cols)):
+        for r in range(m):
+            d0 = abs(coords[winner, 0] - coords[r * n_cols + parity, 0])
+            if period_r > 0.0 and d0 > period_r / 2.0:
+                d0 = period_r - d0
+            e0[parity, r] = np.exp(-d0 * d0 * inv)
+    for c in range(n_cols):
+        d1 = abs(coords[winner, 1] - coords[c, 1])
+        if period_c > 0.0 and d1 > period_c / 2.0:
+            d1 = period_c - d1
+        e1[c] = np.exp(-d1 * d1 * inv)
     for r in range(m):
-        dr = abs(coords[winner, 0] - coords[r * n_cols, 0])
-        if period_r > 0.0 and dr > period_r / 2.0:
-            dr = period_r - dr
-        ey[r] = np.exp(-dr * dr * inv)
-    for parity in range(min(2, m)):
         for c in range(n_cols):
-            dc = abs(coords[winner, 1] - coords[parity * n_cols + c, 1])
-            if period_c > 0.0 and dc > period_c / 2.0:
-                dc = period_c - dc
-            ex[parity, c] = np.exp(-dc * dc * inv)
-    for r in range(m):
-        p = r % 2
-        for c in range(n_cols):
-            out[r * n_cols + c] = ey[r] * ex[p, c]
+            out[r * n_cols + c] = e0[c % 2, r] * e1[c]
 
 
 @jit
-def _bmu(x, W, w_norms):
+def _bmu(x, W):
+    """Index of the node nearest to x (exact squared differences)."""
     best = 0
     bv = np.inf
     for node in range(W.shape[0]):
-        dot = 0.0
         w = W[node]
+        s = 0.0
         for j in range(x.shape[0]):
-            dot += w[j] * x[j]
-        v = w_norms[node] - 2.0 * dot
-        if v < bv:
-            bv = v
+            t = np.float64(x[j]) - np.float64(w[j])
+            s += t * t
+        if s < bv:
+            bv = s
             best = node
     return best
 
@@ -130,23 +131,17 @@ def online_epoch(X, W, coords, n_cols, n_steps, t0, T, lr0, sigma0, lr_code, sig
     n, d = X.shape
     n_nodes = W.shape[0]
     h = np.empty(n_nodes)
-    ey = np.empty(n_nodes // n_cols)
-    ex = np.empty((2, n_cols))
-    w_norms = np.empty(n_nodes)
-    for node in range(n_nodes):
-        s = 0.0
-        for j in range(d):
-            s += W[node, j] * W[node, j]
-        w_norms[node] = s
+    e0 = np.empty((2, n_nodes // n_cols))
+    e1 = np.empty(n_cols)
     for step in range(n_steps):
         t = t0 + step
         i = bounded(rng_state, n) if random_order else t % n
         x = X[i]
-        win = _bmu(x, W, w_norms)
+        win = _bmu(x, W)
         eta = decay(lr0, t, T, lr_code)
         sig = decay(sigma0, t, T, sigma_code)
         if nb_code == 0:
-            _gaussian_separable(coords, n_cols, win, sig, period_r, period_c, ey, ex, h)
+            _gaussian_separable(coords, n_cols, win, sig, period_r, period_c, e0, e1, h)
         else:
             neighbourhood(coords, win, sig, nb_code, period_r, period_c, h)
         for node in range(n_nodes):
@@ -154,9 +149,5 @@ def online_epoch(X, W, coords, n_cols, n_steps, t0, T, lr0, sigma0, lr_code, sig
             if g == 0.0:
                 continue
             w = W[node]
-            s = 0.0
             for j in range(d):
-                v = w[j] + g * (x[j] - w[j])
-                w[j] = v
-                s += v * v
-            w_norms[node] = s
+                w[j] += g * (x[j] - w[j])

@@ -47,8 +47,9 @@ class SOM(TransformerMixin, BaseEstimator):
     m, n : int, default=10
         Grid rows and columns.
     topology : {"rectangular", "hexagonal"}, default="rectangular"
-        Grid geometry (hexagonal: odd rows shifted by half a node, rows
-        ``sqrt(3)/2`` apart).
+        Grid geometry (hexagonal as MiniSom lays it out: every other column
+        shifted by half a node along the first axis, columns ``sqrt(3)/2``
+        apart).
     toroidal : bool, default=False
         Wrap the grid around (distances on a torus).
     neighborhood : {"gaussian", "bubble", "mexican_hat", "triangle"}, default="gaussian"
@@ -153,12 +154,14 @@ class SOM(TransformerMixin, BaseEstimator):
         rows, cols = np.meshgrid(np.arange(self.m, dtype=float), np.arange(self.n, dtype=float),
                                  indexing="ij")
         if self.topology == "hexagonal":
-            cols = cols + 0.5 * (rows % 2)
-            rows = rows * (np.sqrt(3.0) / 2.0)
+            # MiniSom's convention: the first coordinate of every other column
+            # (counted from the last) moves by half a node, columns sqrt(3)/2 apart.
+            rows = rows - 0.5 * ((self.n - 1 - cols) % 2 == 0)
+            cols = cols * (np.sqrt(3.0) / 2.0)
         coords = np.column_stack([rows.ravel(), cols.ravel()])
         if self.toroidal:
-            period_r = self.m * (np.sqrt(3.0) / 2.0 if self.topology == "hexagonal" else 1.0)
-            period_c = float(self.n)
+            period_r = float(self.m)
+            period_c = self.n * (np.sqrt(3.0) / 2.0 if self.topology == "hexagonal" else 1.0)
         else:
             period_r = period_c = 0.0
         return np.ascontiguousarray(coords), period_r, period_c
@@ -172,7 +175,7 @@ class SOM(TransformerMixin, BaseEstimator):
                     f"init has shape {np.shape(self.init)}, expected ({self.m}, {self.n}, {d})."
                 )
             W = check_array(np.asarray(self.init).reshape(k, d), name="init", dtype=X.dtype)
-            return np.ascontiguousarray(W)
+            return np.array(W, copy=True, order="C")  # trained in place: never the user's
         if self.init == "random":
             W = rng.uniform(-1, 1, size=(k, d))
             W /= np.linalg.norm(W, axis=1, keepdims=True)
@@ -216,6 +219,7 @@ class SOM(TransformerMixin, BaseEstimator):
             self._rng_state = seed_state(self._rng)
             self._coords, self._period_r, self._period_c = self._grid()
             self._W = self._init_weights(X, self._rng)
+            self._shift = mean_var(X)[0]
             self.n_iter_ = 0
             self._train(X)
         return self
@@ -289,8 +293,11 @@ class SOM(TransformerMixin, BaseEstimator):
         return self._W.reshape(self.m, self.n, -1)
 
     def _sq_distances(self, X) -> np.ndarray:
-        return sq_distances(X, np.zeros(X.shape[1], dtype=X.dtype),
-                            self._W.astype(X.dtype, copy=False))
+        # Shift rows and nodes by the training mean: ||x||^2 - 2 x.w + ||w||^2
+        # keeps its precision for data far from the origin (float32 too).
+        shift = self._shift.astype(X.dtype)
+        W = (self._W.astype(np.float64) - self._shift).astype(X.dtype)
+        return sq_distances(X, shift, W)
 
     def predict(self, X) -> np.ndarray:
         """Best-matching unit of every row, as a flat index ``row * n + col``.
@@ -307,7 +314,7 @@ class SOM(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, reset=False).astype(self._W.dtype, copy=False)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        self._assign(X, mean_var(X)[0].astype(X.dtype), labels, update=False)
+        self._assign(X, self._shift.astype(X.dtype), labels, update=False)
         return labels
 
     def transform(self, X) -> np.ndarray:
@@ -402,19 +409,34 @@ class SOM(TransformerMixin, BaseEstimator):
             Large values mark borders between clusters.
         """
         check_is_fitted(self)
-        k = self._W.shape[0]
         limit = 1.0 + 1e-9 if self.topology == "hexagonal" else np.sqrt(2.0) + 1e-9
-        out = np.zeros(k)
-        for a in range(k):
-            total, count = 0.0, 0
-            for b in range(k):
-                if a != b and KS.grid_sqdist(self._coords, a, b, self._period_r,
-                                             self._period_c) <= limit**2:
-                    total += float(np.linalg.norm(self._W[a].astype(float) - self._W[b]))
-                    count += 1
-            out[a] = total / count if count else 0.0
+        W = self._W.reshape(self.m, self.n, -1).astype(np.float64)
+        total = np.zeros((self.m, self.n))
+        count = np.zeros((self.m, self.n))
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                if di == 0 and dj == 0:
+                    continue
+                for i in range(self.m):
+                    i2 = i + di
+                    if self.toroidal:
+                        i2 %= self.m
+                    elif not 0 <= i2 < self.m:
+                        continue
+                    for j in range(self.n):
+                        j2 = j + dj
+                        if self.toroidal:
+                            j2 %= self.n
+                        elif not 0 <= j2 < self.n:
+                            continue
+                        a, b = i * self.n + j, i2 * self.n + j2
+                        if KS.grid_sqdist(self._coords, a, b, self._period_r,
+                                          self._period_c) <= limit**2:
+                            total[i, j] += np.linalg.norm(W[i, j] - W[i2, j2])
+                            count[i, j] += 1
+        out = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         mx = out.max()
-        return (out / mx if mx > 0 else out).reshape(self.m, self.n)
+        return out / mx if mx > 0 else out
 
     def activation_response(self, X) -> np.ndarray:
         """How many rows each node wins.
