@@ -19,6 +19,7 @@ import numpy as np
 from ._metrics import accuracy_score, r2_score
 
 __all__ = [
+    "clone",
     "available_if",
     "BaseEstimator",
     "RegressorMixin",
@@ -26,6 +27,42 @@ __all__ = [
     "TransformerMixin",
     "ClusterMixin",
 ]
+
+
+def clone(estimator: Any) -> Any:
+    """A new, unfitted estimator with the same parameters (scikit-learn's ``clone``).
+
+    Parameters that are estimators are cloned too (so a pipeline given as a
+    parameter is never shared), lists and tuples element by element, and
+    anything else is deep-copied.
+
+    Parameters
+    ----------
+    estimator : estimator, or list/tuple of estimators, or any object
+        What to copy.
+
+    Returns
+    -------
+    copy : object
+        The unfitted copy.
+
+    Examples
+    --------
+    >>> from fastdistill import Ridge
+    >>> from fastdistill._base import clone
+    >>> r = Ridge(alpha=2.0)
+    >>> c = clone(r)
+    >>> c is r, c.alpha
+    (False, 2.0)
+    """
+    import copy
+
+    if isinstance(estimator, (list, tuple, set, frozenset)):
+        return type(estimator)(clone(e) for e in estimator)
+    if not hasattr(estimator, "get_params") or isinstance(estimator, type):
+        return copy.deepcopy(estimator)
+    params = estimator.get_params(deep=False)
+    return type(estimator)(**{k: clone(v) for k, v in params.items()})
 
 
 class available_if:

@@ -111,6 +111,9 @@ def test_random_init_and_n_init():
 
     KMeans(4, init=my_init, n_init=2).fit(X)
     assert calls == [4, 4]
+    calls.clear()
+    KMeans(4, init=my_init).fit(X)  # "auto": ten runs for a callable, as scikit-learn
+    assert len(calls) == 10
 
 
 def test_input_not_modified_and_read_only_ok():

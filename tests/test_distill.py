@@ -69,3 +69,18 @@ def test_bad_input(rng):
     fm = KMeansFeatures(n_clusters=3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="2 features"):
         fm.transform(np.ones((3, 5)))
+
+
+def test_pipeline_student_is_not_shared_between_fits(rng):
+    pytest.importorskip("sklearn")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X1 = rng.normal(size=(200, 2))
+    X2 = rng.normal(size=(200, 2)) * 5 + 3
+    student = make_pipeline(StandardScaler(), Ridge(alpha=1e-3))
+    d1 = Distiller(_Teacher(), student).fit(X1)
+    before = d1.predict(X1[:3])
+    Distiller(_Teacher(), student).fit(X2)
+    np.testing.assert_array_equal(d1.predict(X1[:3]), before)
+    assert not hasattr(student.steps[0][1], "mean_")

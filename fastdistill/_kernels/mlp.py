@@ -279,8 +279,8 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
     backward and the optimiser step run on it. The returned loss is the sum
     over batches of (batch loss + L2 term) times the batch size, as
     scikit-learn accumulates it. Training stops early (returning NaN) when a
-    batch loss is not finite, leaving the parameters of the last finite
-    step (or, if a step overflowed, those of the epoch's start).
+    batch loss is not finite or a step overflows, restoring the parameters the
+    epoch started from.
     """
     n = order.shape[0]
     d = X.shape[1]
@@ -303,6 +303,7 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
         batch_loss = _batch_loss(P, Yb, m, loss)
         batch_loss += 0.5 * alpha * _l2_term(params, sizes, w_off) / m
         if not np.isfinite(batch_loss):
+            params[:] = backup  # the epoch's starting weights: finite and usable
             return np.nan, adam_t
         # A finite batch loss means finite activations, hence finite gradients
         # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.

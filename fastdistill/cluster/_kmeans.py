@@ -145,7 +145,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         Seeding method, or the initial centers.
     n_init : "auto" or int, default="auto"
         Number of seedings; the run with the lowest inertia is kept. "auto"
-        is 1 for "k-means++" or an array, 10 for "random".
+        is 1 for "k-means++" or an array, 10 for "random" or a callable.
     max_iter : int, default=300
         Maximum number of Lloyd iterations per run.
     tol : float, default=1e-4
@@ -226,7 +226,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     f"{n_features}) = (n_clusters, n_features)."
                 )
         if self.n_init == "auto":
-            n_init = 10 if isinstance(init, str) and init == "random" else 1
+            # scikit-learn: one run for k-means++ or given centers, ten otherwise
+            # (random or a callable).
+            n_init = 1 if (isinstance(init, str) and init == "k-means++") or (
+                not isinstance(init, str) and not callable(init)) else 10
         else:
             check_scalar(self.n_init, "n_init", numbers.Integral, min_val=1)
             n_init = int(self.n_init)

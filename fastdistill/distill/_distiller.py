@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .._base import BaseEstimator, RegressorMixin
+from .._base import BaseEstimator, RegressorMixin, clone
 from .._metrics import r2_score
 from .._validation import check_is_fitted, check_y, validate_data
 
@@ -29,8 +29,8 @@ class Distiller(RegressorMixin, BaseEstimator):
     teacher : fitted estimator with ``predict``
         The model to imitate.
     student : estimator
-        The model to train (cloned through ``get_params``: the given instance
-        is not modified).
+        The model to train; it is cloned (nested estimators included, as
+        scikit-learn's ``clone`` does), so the given instance is never fitted.
     features : transformer or None, default=None
         Feature map for the student, learned from the transfer rows.
 
@@ -72,10 +72,6 @@ class Distiller(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.target_tags.multi_output = True
 
-    @staticmethod
-    def _clone(est):
-        return type(est)(**est.get_params(deep=False))
-
     def fit(self, X_unlabeled, X_labeled=None, y_labeled=None):
         """Query the teacher on the transfer rows and fit the student to it.
 
@@ -115,10 +111,10 @@ class Distiller(RegressorMixin, BaseEstimator):
             self.features_ = None
             Z = X
             if self.features is not None:
-                self.features_ = self._clone(self.features)
+                self.features_ = clone(self.features)
                 Z = self.features_.fit_transform(X)
             t2 = time.perf_counter()
-            self.student_ = self._clone(self.student).fit(Z, targets)
+            self.student_ = clone(self.student).fit(Z, targets)
             t3 = time.perf_counter()
             self.n_transfer_ = X.shape[0]
             self.fit_time_ = {"teacher": t1 - t0, "features": t2 - t1, "student": t3 - t2}

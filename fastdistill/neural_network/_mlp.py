@@ -132,6 +132,7 @@ class _BaseMLP(BaseEstimator):
         self._lr = float(self.learning_rate_init)
         self.loss_curve_ = []
         self._no_improvement_count = 0
+        self.__dict__.pop("_best_params", None)
         self.t_ = 0
         self.n_iter_ = 0
         if self.early_stopping:
@@ -190,6 +191,8 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, Y, *, incremental: bool):
         self._check_params()
         hidden = _ACT[self.activation]
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
         if self.solver == "lbfgs":
             if incremental:
                 raise ValueError("partial_fit needs solver='adam' or 'sgd', not 'lbfgs'.")
@@ -214,6 +217,7 @@ class _BaseMLP(BaseEstimator):
             batch = int(np.clip(self.batch_size, 1, train_idx.size))
         solver = 1 if self.solver == "adam" else 0
         n_train = train_idx.size
+        self.n_iter_ = 0  # per call, as scikit-learn >= 1.9 counts it
         if not incremental or not hasattr(self, "_lr"):
             # Like scikit-learn, every fit (warm start included) starts a fresh
             # optimiser; partial_fit calls continue the same one.
@@ -489,6 +493,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             reset = not (incremental or self.warm_start) or not hasattr(self, "_params")
             X = validate_data(self, X, reset=reset)
             Y = check_y(y, dtype=X.dtype, n_samples=X.shape[0])
+            if Y.ndim == 2 and Y.shape[1] == 1:
+                warnings.warn(
+                    "A column-vector y was passed when a 1d array was expected. Please "
+                    "change the shape of y to (n_samples, ), for example using ravel().",
+                    data_conversion_warning(),
+                    stacklevel=3,
+                )
+                Y = Y[:, 0]
             self._one_d = Y.ndim == 1
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
             self._prepare(X, Y, reset=reset, first_call=reset)
@@ -658,7 +670,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             except TypeError:
                 pass
         if reset:
-            labels = np.unique(y) if classes is None else np.asarray(classes)
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if classes is not None:
                 missing = np.setdiff1d(np.unique(y), labels)
                 if missing.size:
