@@ -179,3 +179,11 @@ def test_init_array_is_not_modified_and_float32_far_from_origin(rng):
     exact = np.sqrt(((far[:5, None, :] - s32.weights_.reshape(9, -1)[None].astype(float)) ** 2)
                     .sum(-1))
     np.testing.assert_allclose(D, exact, rtol=1e-3, atol=1e-4)
+
+
+def test_verbose_reports_progress(rng, capsys):
+    X = rng.normal(size=(100, 2))
+    SOM(3, 3, n_epochs=2, verbose=1, random_state=0).fit(X)
+    SOM(3, 3, mode="online", n_epochs=1, verbose=1, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert out.count("epoch") == 2 and "online updates" in out

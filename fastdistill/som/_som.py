@@ -79,7 +79,8 @@ class SOM(TransformerMixin, BaseEstimator):
     random_state : int, Generator, RandomState or None, default=None
         Seed; the same seed gives the same map.
     verbose : int, default=0
-        Print the quantization error after every batch epoch.
+        Print the quantization error after every batch epoch (online mode:
+        after its single compiled run of updates).
 
     Attributes
     ----------
@@ -259,6 +260,9 @@ class SOM(TransformerMixin, BaseEstimator):
                             self._period_r, self._period_c, bool(self.random_order),
                             self._rng_state)
             self.n_iter_ += int(total)
+            if self.verbose:
+                print(f"{int(total)} online updates: quantization error "
+                      f"{self.quantization_error(X):.6f}", file=sys.stdout)
             return
         shift = mean_var(X)[0].astype(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
