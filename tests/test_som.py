@@ -100,7 +100,9 @@ def test_close_to_minisom(rng, mode):
         som.fit(X)
         ours.append(som.quantization_error(X))
         ref.append(ms.quantization_error(X))
-    assert np.mean(ours) <= 1.05 * np.mean(ref)
+    # "within 5 % or better": MiniSom's batch mixes old and new weights by its
+    # learning rate, ours is the plain batch SOM and ends about 10 % lower.
+    assert 0.8 * np.mean(ref) <= np.mean(ours) <= 1.05 * np.mean(ref)
 
 
 @pytest.mark.parametrize(
@@ -187,3 +189,34 @@ def test_verbose_reports_progress(rng, capsys):
     SOM(3, 3, mode="online", n_epochs=1, verbose=1, random_state=0).fit(X)
     out = capsys.readouterr().out
     assert out.count("epoch") == 2 and "online updates" in out
+
+
+def test_pca_init_on_a_line_map_and_grid_checks(rng):
+    X = rng.uniform(0, 1, size=(500, 1))
+    som = SOM(1, 10, init="pca", n_epochs=20, random_state=0).fit(X)
+    assert np.ptp(som.weights_) > 0.5  # nodes spread along the data
+    assert som.quantization_error(X) < 0.06
+    with pytest.raises(ValueError, match="even number of columns"):
+        SOM(4, 5, topology="hexagonal", toroidal=True).fit(rng.normal(size=(20, 2)))
+    with pytest.raises(ValueError, match="init has shape"):
+        SOM(2, 3, init=np.zeros((3, 2, 4))).fit(rng.normal(size=(20, 4)))
+    fitted = SOM(3, 3, random_state=0).fit(rng.normal(size=(20, 4)))
+    fitted.set_params(m=4)
+    with pytest.raises(ValueError, match="grid changed"):
+        fitted.partial_fit(rng.normal(size=(20, 4)))
+
+
+def test_topographic_error_close_to_minisom(rng):
+    minisom = pytest.importorskip("minisom")
+    X = rng.uniform(size=(1000, 3))
+    ours, ref = [], []
+    for seed in range(6):
+        ms = minisom.MiniSom(6, 6, 3, sigma=1.5, learning_rate=0.5, random_seed=seed)
+        ms.random_weights_init(X)
+        ms.train_random(X, 5000)
+        ref.append(ms.topographic_error(X))
+        som = SOM(6, 6, sigma=1.5, learning_rate=0.5, mode="online", num_iterations=5000,
+                  random_state=seed).fit(X)
+        ours.append(som.topographic_error(X))
+    # A rate over 1,000 rows is noisy seed to seed: compare means, two points of slack.
+    assert np.mean(ours) <= np.mean(ref) + 0.02

@@ -71,8 +71,8 @@ class SOM(TransformerMixin, BaseEstimator):
     n_epochs : int, default=10
         Passes over the data.
     num_iterations : int or None, default=None
-        Online mode: total number of single-sample updates (overrides
-        ``n_epochs * n_samples``).
+        Online mode only: total number of single-sample updates (overrides
+        ``n_epochs * n_samples``); batch mode counts in epochs.
     random_order : bool, default=True
         Online mode: draw samples at random (``train_random``), else cycle in
         order (``train``).
@@ -142,6 +142,11 @@ class SOM(TransformerMixin, BaseEstimator):
         check_scalar(self.n_epochs, "n_epochs", numbers.Integral, min_val=1)
         if self.num_iterations is not None:
             check_scalar(self.num_iterations, "num_iterations", numbers.Integral, min_val=1)
+        if self.toroidal and self.topology == "hexagonal" and self.n % 2:
+            raise ValueError(
+                f"A toroidal hexagonal grid needs an even number of columns (n={self.n}): "
+                f"with an odd n the first and last columns have the same offset."
+            )
         if self.mode == "batch" and self.neighborhood == "mexican_hat":
             raise ValueError(
                 "mode='batch' needs a non-negative neighbourhood (node = weighted mean of "
@@ -171,7 +176,7 @@ class SOM(TransformerMixin, BaseEstimator):
         k = self.m * self.n
         d = X.shape[1]
         if not isinstance(self.init, str):
-            if np.size(self.init) != k * d:
+            if np.shape(self.init) not in ((self.m, self.n, d), (k, d)):
                 raise ValueError(
                     f"init has shape {np.shape(self.init)}, expected ({self.m}, {self.n}, {d})."
                 )
@@ -188,12 +193,16 @@ class SOM(TransformerMixin, BaseEstimator):
             n_pc = min(2, d, X.shape[0])
             pca = PCA(n_pc, svd_solver="covariance_eigh").fit(X)
             comps = pca.components_ * np.sqrt(pca.explained_variance_)[:, None]
-            a = np.linspace(-1, 1, self.m)
-            b = np.linspace(-1, 1, self.n)
+            a = np.linspace(-1, 1, self.m) if self.m > 1 else np.zeros(1)
+            b = np.linspace(-1, 1, self.n) if self.n > 1 else np.zeros(1)
+            # The first component along the longer side of the grid.
+            long_a = self.m >= self.n
             W = np.empty((self.m, self.n, d))
             for i, ai in enumerate(a):
                 for j, bj in enumerate(b):
-                    W[i, j] = pca.mean_ + ai * comps[0] + (bj * comps[1] if n_pc > 1 else 0)
+                    first, second = (ai, bj) if long_a else (bj, ai)
+                    W[i, j] = pca.mean_ + first * comps[0] + (
+                        second * comps[1] if n_pc > 1 else 0.0)
             W = W.reshape(k, d)
         return np.ascontiguousarray(W, dtype=X.dtype)
 
@@ -244,6 +253,11 @@ class SOM(TransformerMixin, BaseEstimator):
             return self.fit(X)
         with self._transaction():
             self._check_params()
+            if self.m * self.n != self._W.shape[0]:
+                raise ValueError(
+                    f"The grid changed to {self.m} x {self.n} since fit "
+                    f"({self._W.shape[0]} nodes); call fit to start a new map."
+                )
             X = validate_data(self, X, reset=False).astype(self._W.dtype, copy=False)
             self._W = self._W.copy()
             self._train(X)
@@ -371,7 +385,11 @@ class SOM(TransformerMixin, BaseEstimator):
             Average Euclidean distance to the BMU.
         """
         X = validate_data(self, X, reset=False)
-        return float(np.sqrt(self._sq_distances(X).min(axis=1)).mean())
+        total = 0.0
+        for start in range(0, X.shape[0], 4096):
+            D = self._sq_distances(X[start : start + 4096])
+            total += float(np.sqrt(np.maximum(D.min(axis=1), 0.0)).sum())
+        return total / X.shape[0]
 
     def topographic_error(self, X) -> float:
         """Share of rows whose best and second-best units are not neighbours.
@@ -399,9 +417,11 @@ class SOM(TransformerMixin, BaseEstimator):
             first = np.where(D[np.arange(len(D)), two[:, 0]] <= D[np.arange(len(D)), two[:, 1]],
                              two[:, 0], two[:, 1])
             second = np.where(first == two[:, 0], two[:, 1], two[:, 0])
-            for a, b in zip(first, second):
-                d2 = KS.grid_sqdist(self._coords, a, b, self._period_r, self._period_c)
-                errors += np.sqrt(d2) > limit
+            delta = np.abs(self._coords[first] - self._coords[second])
+            for axis, period in ((0, self._period_r), (1, self._period_c)):
+                if period > 0:
+                    delta[:, axis] = np.minimum(delta[:, axis], period - delta[:, axis])
+            errors += int(np.count_nonzero(np.sqrt((delta**2).sum(axis=1)) > limit))
         return float(errors) / X.shape[0]
 
     def distance_map(self) -> np.ndarray:
