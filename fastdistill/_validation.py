@@ -24,7 +24,6 @@ __all__ = [
     "check_array",
     "check_y",
     "check_sample_weight",
-    "check_consistent_length",
     "check_is_fitted",
     "validate_data",
     "check_random_state",
@@ -317,21 +316,6 @@ def check_sample_weight(
     if not np.any(w > 0):
         raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
     return w
-
-
-def check_consistent_length(*arrays: Any) -> None:
-    """Raise ``ValueError`` unless all given arrays have the same first dimension.
-
-    Parameters
-    ----------
-    *arrays : array-like or None
-        Arrays to compare; ``None`` entries are skipped.
-    """
-    lengths = [len(a) for a in arrays if a is not None]
-    if len(set(lengths)) > 1:
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: {lengths}."
-        )
 
 
 def check_is_fitted(estimator: Any, attributes: Iterable[str] | str | None = None) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._jit import jit
 
-__all__ = ["next_uint64", "next_double", "bounded", "shuffle_inplace", "seed_state"]
+__all__ = ["next_uint64", "bounded", "shuffle_inplace", "seed_state"]
 
 _MULT = np.uint64(0x2545F4914F6CDD1D)
 
@@ -43,12 +43,6 @@ def next_uint64(state):
     x ^= x >> np.uint64(27)
     state[0] = x
     return x * _MULT
-
-
-@jit
-def next_double(state):
-    """Return a uniform double in [0, 1) (53 random bits)."""
-    return (next_uint64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @jit
