@@ -32,6 +32,11 @@ _LAZY = {
     "Distiller": "fastdistill.distill",
     "SOM": "fastdistill.som",
     "KMeansFeatures": "fastdistill.distill",
+    "SOMFeatures": "fastdistill.distill",
+    "PCAFeatures": "fastdistill.distill",
+    "LocalLinearRegressor": "fastdistill.distill",
+    "LocalLinearClassifier": "fastdistill.distill",
+    "DistillReport": "fastdistill.distill",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
 }

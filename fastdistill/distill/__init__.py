@@ -6,6 +6,17 @@ Examples
 """
 
 from ._distiller import Distiller
-from ._features import KMeansFeatures
+from ._features import KMeansFeatures, PCAFeatures, SOMFeatures
+from ._local import LocalLinearClassifier, LocalLinearRegressor
+from ._report import DistillReport, count_parameters
 
-__all__ = ["Distiller", "KMeansFeatures"]
+__all__ = [
+    "Distiller",
+    "DistillReport",
+    "KMeansFeatures",
+    "LocalLinearClassifier",
+    "LocalLinearRegressor",
+    "PCAFeatures",
+    "SOMFeatures",
+    "count_parameters",
+]

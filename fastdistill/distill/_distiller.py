@@ -2,37 +2,100 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
 
 from .._base import BaseEstimator, RegressorMixin, clone
 from .._metrics import r2_score
-from .._validation import check_is_fitted, check_y, validate_data
+from .._validation import (
+    check_array,
+    check_is_fitted,
+    check_option,
+    check_scalar,
+    validate_data,
+)
+from ._targets import is_classifier, query_teacher, softmax
 
 __all__ = ["Distiller"]
 
+#: Bytes of one streamed chunk (features of a chunk of rows, or a teacher call).
+_CHUNK_BYTES = 16 << 20
+#: A feature matrix larger than this is never built whole: the student
+#: (when closed form) is fitted chunk by chunk.
+_STREAM_BYTES = 256 << 20
+
 
 class Distiller(RegressorMixin, BaseEstimator):
-    """Distill a teacher into a student on unlabeled (transfer) data.
+    """Distill a teacher into a small, fast student over unlabeled data.
 
-    ``fit(X_unlabeled)`` asks the teacher for its predictions on the
-    transfer rows (plus the labeled rows, when given), fits the feature map
-    (if any) on those rows, and fits the student to reproduce the teacher's
-    outputs from the features. The student is any regressor with
-    ``fit``/``predict`` (a closed-form :class:`~fastdistill.Ridge` gives the
-    exact least-squares match); the feature map any transformer
-    (:class:`KMeansFeatures`, :class:`~fastdistill.PCA`, ...).
+    ``fit`` builds the transfer set (the unlabeled rows, optionally augmented
+    or subsampled by ``transfer``, capped at ``max_teacher_queries``, plus any
+    labeled rows), asks the teacher about every transfer row (in chunks),
+    learns the feature map on the transfer rows, and fits the student to
+    reproduce the teacher:
+
+    * **regression**: the student fits the teacher's outputs (squared error;
+      closed form for linear students). On labeled rows the target is
+      ``(1 - alpha) * teacher + alpha * y`` - exactly the ``alpha``-weighted
+      sum of the two squared errors.
+    * **classification**, ``target="logits"``: the student (a regressor, e.g.
+      :class:`~fastdistill.Ridge` or
+      :class:`~fastdistill.distill.LocalLinearRegressor`) fits the teacher's
+      row-centred logits (L2 on logits, closed form for linear students);
+      teachers without logits give the logarithm of ``predict_proba``.
+    * **classification**, ``target="proba"``: the student (one that accepts
+      ``fit(X, P, soft_targets=True)``, e.g.
+      :class:`~fastdistill.MLPClassifier`) fits the teacher's probabilities
+      softened at ``temperature`` by soft-target cross-entropy; on labeled rows
+      the target is ``(1 - alpha) * p_T + alpha * onehot(y)``. The student
+      learns logits ``z / T``; its probabilities are ``softmax(T * z')``. Both
+      terms act at the same temperature, which is what Hinton et al.'s ``T^2``
+      factor restores when the hard term is taken at ``T = 1``; for ``T = 1``
+      it is exactly their loss.
+
+    When the feature matrix of the transfer set would exceed 256 MB and the
+    student is a closed-form linear model, the student is fitted chunk by
+    chunk (features of a chunk computed and accumulated straight into the
+    Gram matrix), so it is never held whole.
 
     Parameters
     ----------
-    teacher : fitted estimator with ``predict``
-        The model to imitate.
+    teacher : fitted estimator
+        The model to imitate: anything with ``predict`` (regression), or with
+        ``predict_proba``/``decision_function``/``predict_logits`` and
+        ``classes_`` (classification).
     student : estimator
-        The model to train; it is cloned (nested estimators included, as
-        scikit-learn's ``clone`` does), so the given instance is never fitted.
+        The model to train; it is cloned, so the given instance is never
+        fitted.
     features : transformer or None, default=None
-        Feature map for the student, learned from the transfer rows.
+        Feature map for the student, learned from the transfer rows
+        (:class:`KMeansFeatures`, :class:`SOMFeatures`, :class:`PCAFeatures`,
+        any transformer).
+    transfer : transfer-set builder or None, default=None
+        An object with ``sample(X)`` returning the transfer rows made from the
+        unlabeled rows (:class:`MUNGE`, :class:`GaussianClusters`,
+        :class:`KMeansSelection`, ...). ``None`` uses the unlabeled rows.
+    temperature : float, default=1.0
+        Softening temperature for ``target="proba"``.
+    target : {"auto", "logits", "proba"}, default="auto"
+        For classifier teachers: what the student matches. "auto" picks
+        "proba" when the student accepts soft targets (``MLPClassifier``) and
+        "logits" otherwise.
+    alpha : float, default=0.1
+        Weight of the hard labels on labeled rows (0: teacher only).
+    max_teacher_queries : int or None, default=None
+        Cap on the rows the teacher labels. When the transfer set is larger,
+        a diverse subset is chosen by k-means cluster coverage
+        (:class:`KMeansSelection`); labeled rows always count.
+    chunk_size : int or None, default=None
+        Rows per teacher call and per streamed feature chunk (``None``: sized
+        to keep each chunk near 16 MB).
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the query selection.
+    verbose : int, default=0
+        Print one line per step (teacher queries, features, student).
 
     Attributes
     ----------
@@ -40,10 +103,19 @@ class Distiller(RegressorMixin, BaseEstimator):
         The fitted student.
     features_ : transformer or None
         The fitted feature map.
+    transfer_ : object or None
+        The fitted transfer-set builder.
+    classes_ : ndarray
+        Class labels (classifier teachers).
+    target_ : str
+        "regression", "logits" or "proba".
     n_transfer_ : int
-        Rows the teacher labelled.
+        Rows the teacher labelled (its number of queries).
+    streamed_ : bool
+        Whether the student was fitted chunk by chunk.
     fit_time_ : dict
-        Seconds spent querying the teacher, fitting the features and the student.
+        Seconds spent building the transfer set, querying the teacher,
+        fitting the features and the student.
     n_features_in_ : int
         Number of input features.
 
@@ -63,27 +135,113 @@ class Distiller(RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, teacher, student, features=None):
+    def __init__(self, teacher, student, features=None, transfer=None, *, temperature=1.0,
+                 target="auto", alpha=0.1, max_teacher_queries=None, chunk_size=None,
+                 random_state=None, verbose=0):
         self.teacher = teacher
         self.student = student
         self.features = features
+        self.transfer = transfer
+        self.temperature = temperature
+        self.target = target
+        self.alpha = alpha
+        self.max_teacher_queries = max_teacher_queries
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _update_tags(self, tags) -> None:
         tags.target_tags.required = False
         tags.target_tags.multi_output = True
 
-    def fit(self, X_unlabeled, X_labeled=None, y_labeled=None):
-        """Query the teacher on the transfer rows and fit the student to it.
+    # ------------------------------------------------------------------ fit
+    def _check_params(self, alpha) -> None:
+        if self.teacher is None:
+            raise ValueError(
+                "This Distiller has no teacher (a loaded model keeps only its student); "
+                "set teacher= to a fitted model before fit."
+            )
+        check_scalar(self.temperature, "temperature", numbers.Real, min_val=0.0,
+                     include_min=False)
+        check_option(self.target, "target", ["auto", "logits", "proba"])
+        check_scalar(alpha, "alpha", numbers.Real, min_val=0.0, max_val=1.0)
+        if self.max_teacher_queries is not None:
+            check_scalar(self.max_teacher_queries, "max_teacher_queries", numbers.Integral,
+                         min_val=1)
+        if self.chunk_size is not None:
+            check_scalar(self.chunk_size, "chunk_size", numbers.Integral, min_val=1)
+        if self.transfer is not None and not hasattr(self.transfer, "sample"):
+            raise TypeError(
+                "transfer must have a sample(X) method (MUNGE, GaussianClusters, "
+                f"KMeansSelection, ...); got {type(self.transfer).__name__}."
+            )
+
+    def _say(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[Distiller] {msg}", flush=True)
+
+    def _rows_per_chunk(self, width: int, itemsize: int) -> int:
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        return int(max(256, _CHUNK_BYTES // max(1, width * itemsize)))
+
+    def _transfer_rows(self, X, n_labeled: int):
+        """The unlabeled transfer rows: augmented/selected by ``transfer``, capped."""
+        self.transfer_ = None
+        if self.transfer is not None:
+            self.transfer_ = clone(self.transfer)
+            X = check_array(self.transfer_.sample(X), name="transfer rows", dtype=X.dtype)
+        cap = self.max_teacher_queries
+        if cap is not None and X.shape[0] + n_labeled > cap:
+            budget = cap - n_labeled
+            if budget < 1:
+                raise ValueError(
+                    f"max_teacher_queries={cap} leaves no query for the unlabeled rows "
+                    f"after the {n_labeled} labeled ones; raise it above {n_labeled}."
+                )
+            from ._transfer import KMeansSelection
+
+            X = KMeansSelection(budget, random_state=self.random_state).sample(X)
+        return X
+
+    def _resolve_target(self, classification: bool) -> str:
+        if not classification:
+            return "regression"
+        if self.target != "auto":
+            return self.target
+        return "proba" if _fit_accepts(self.student, "soft_targets") else "logits"
+
+    def _labeled_targets(self, T_lab, y, classes):
+        """Blend the teacher's targets on labeled rows with the hard labels."""
+        a = self._alpha
+        if self.target_ == "regression":
+            Y = np.asarray(y, dtype=T_lab.dtype).reshape(T_lab.shape)
+            return (1.0 - a) * T_lab + a * Y
+        if self.target_ == "logits":
+            return T_lab  # hard labels have no logits: the teacher's are the target
+        idx = np.searchsorted(classes, np.asarray(y))
+        idx = np.clip(idx, 0, classes.shape[0] - 1)
+        if np.any(classes[idx] != np.asarray(y)):
+            raise ValueError(
+                f"y_labeled has labels not among the teacher's classes {classes.tolist()}."
+            )
+        onehot = np.zeros_like(T_lab)
+        onehot[np.arange(T_lab.shape[0]), idx] = 1.0
+        return (1.0 - a) * T_lab + a * onehot
+
+    def fit(self, X_unlabeled, X_labeled=None, y_labeled=None, *, alpha=None):
+        """Query the teacher on the transfer set and fit the student to it.
 
         Parameters
         ----------
         X_unlabeled : array-like of shape (n_samples, n_features)
-            Transfer rows (no labels needed).
+            Unlabeled rows (the transfer set, before ``transfer`` and the cap).
         X_labeled : array-like of shape (n_labeled, n_features), optional
-            Labeled rows, added to the transfer set.
-        y_labeled : array-like, optional
-            Their labels (used only to check shapes for now; the student
-            learns the teacher's outputs on them).
+            Labeled rows, always in the transfer set.
+        y_labeled : array-like of shape (n_labeled,) or (n_labeled, n_outputs), optional
+            Their labels, mixed into the targets with weight ``alpha``.
+        alpha : float, optional
+            Overrides the ``alpha`` parameter for this call.
 
         Returns
         -------
@@ -91,41 +249,143 @@ class Distiller(RegressorMixin, BaseEstimator):
             The fitted distiller.
         """
         with self._transaction():
+            self._alpha = float(self.alpha if alpha is None else alpha)
+            self._check_params(self._alpha)
             X = validate_data(self, X_unlabeled, reset=True)
+            XL = None
             if X_labeled is not None:
-                from .._validation import check_array
-
                 XL = check_array(X_labeled, name="X_labeled", dtype=X.dtype)
                 if XL.shape[1] != X.shape[1]:
                     raise ValueError(
-                        f"X_labeled has {XL.shape[1]} features, X_unlabeled {X.shape[1]}."
+                        f"X_labeled has {XL.shape[1]} features but X_unlabeled has "
+                        f"{X.shape[1]}; they must describe the same columns."
                     )
-                if y_labeled is not None:
-                    check_y(y_labeled, n_samples=XL.shape[0], name="y_labeled")
-                X = np.vstack([X, XL])
-            if not hasattr(self.teacher, "predict"):
+            if y_labeled is not None and XL is None:
+                raise ValueError("y_labeled was given without X_labeled.")
+            if XL is not None and y_labeled is not None:
+                n_y = np.asarray(y_labeled).shape[0]
+                if n_y != XL.shape[0]:
+                    raise ValueError(
+                        f"y_labeled has {n_y} rows but X_labeled has {XL.shape[0]}."
+                    )
+            n_lab = 0 if XL is None else XL.shape[0]
+            classification = is_classifier(self.teacher)
+            self.target_ = self._resolve_target(classification)
+            if not classification and not hasattr(self.teacher, "predict"):
                 raise TypeError("teacher must have a predict method (a fitted model).")
+
             t0 = time.perf_counter()
-            targets = np.asarray(self.teacher.predict(X))
+            R = self._transfer_rows(X, n_lab)
+            if XL is not None:
+                R = np.concatenate([R, XL])
             t1 = time.perf_counter()
-            self.features_ = None
-            Z = X
-            if self.features is not None:
-                self.features_ = clone(self.features)
-                Z = self.features_.fit_transform(X)
+            self._say(f"querying the teacher on {R.shape[0]:,} rows")
+            rows = self._rows_per_chunk(R.shape[1] * 64, R.itemsize)
+            T = query_teacher(self.teacher, R, classification=classification, chunk_rows=rows,
+                              dtype=R.dtype)
+            if classification:
+                self.classes_ = np.asarray(getattr(self.teacher, "classes_",
+                                                   np.arange(T.shape[1])))
+                if self.classes_.shape[0] != T.shape[1]:
+                    raise ValueError(
+                        f"The teacher has {self.classes_.shape[0]} classes but gives "
+                        f"{T.shape[1]} logit columns."
+                    )
+                if self.target_ == "proba":
+                    if not _fit_accepts(self.student, "soft_targets"):
+                        raise TypeError(
+                            f"target='proba' needs a student with fit(X, P, "
+                            f"soft_targets=True) such as MLPClassifier; "
+                            f"{type(self.student).__name__} has none. Use target='logits'."
+                        )
+                    T = softmax(T, self.temperature)
+            if XL is not None and y_labeled is not None and self._alpha > 0:
+                T = T.copy()
+                T[-n_lab:] = self._labeled_targets(T[-n_lab:], y_labeled,
+                                                   getattr(self, "classes_", None))
             t2 = time.perf_counter()
-            self.student_ = clone(self.student).fit(Z, targets)
+
+            self.features_ = None
+            if self.features is not None:
+                self._say("fitting the feature map")
+                self.features_ = clone(self.features).fit(R)
             t3 = time.perf_counter()
-            self.n_transfer_ = X.shape[0]
-            self.fit_time_ = {"teacher": t1 - t0, "features": t2 - t1, "student": t3 - t2}
+            self._say(f"fitting the student ({type(self.student).__name__})")
+            self.student_ = clone(self.student)
+            self.streamed_ = self._fit_student(R, T)
+            t4 = time.perf_counter()
+            self.n_transfer_ = R.shape[0]
+            self.fit_time_ = {"transfer": t1 - t0, "teacher": t2 - t1, "features": t3 - t2,
+                              "student": t4 - t3}
         return self
 
+    def _fit_student(self, R, T) -> bool:
+        """Fit ``student_`` on the features of ``R``; stream when they are too large."""
+        st = self.student_
+        if self.features_ is None:
+            self._student_fit(st, R, T)
+            return False
+        head = self.features_.transform(R[:1])
+        width = head.shape[1]
+        big = R.shape[0] * width * head.itemsize > _STREAM_BYTES
+        if not (big or self.chunk_size is not None) or not hasattr(st, "_accumulate"):
+            self._student_fit(st, self.features_.transform(R), T)
+            return False
+        rows = self._rows_per_chunk(width, head.itemsize)
+        for start in range(0, R.shape[0], rows):
+            sl = slice(start, start + rows)
+            st._accumulate(self.features_.transform(R[sl]), T[sl])
+        st._solve_accumulated()
+        return True
+
+    def _student_fit(self, st, Z, T) -> None:
+        if self.target_ == "proba":
+            st.fit(Z, T, soft_targets=True)
+        elif self.target_ == "logits" and _fit_accepts(st, "logits"):
+            st.fit(Z, self.classes_, logits=T)  # a classifier student fitted on logits
+        else:
+            st.fit(Z, T)
+
+    # -------------------------------------------------------------- predict
     def _features(self, X):
         X = validate_data(self, X, reset=False)
         return X if self.features_ is None else self.features_.transform(X)
 
+    def _student_logits(self, Z) -> np.ndarray:
+        st = self.student_
+        if self.target_ == "proba":
+            if hasattr(st, "predict_logits"):
+                Zs = np.asarray(st.predict_logits(Z))
+            else:
+                Zs = np.log(np.clip(np.asarray(st.predict_proba(Z)), 1e-300, None))
+            return self.temperature * Zs
+        if self.target_ == "logits" and _fit_accepts(st, "logits"):
+            return np.asarray(st.decision_function(Z))
+        return np.asarray(st.predict(Z))
+
+    def decision_function(self, X) -> np.ndarray:
+        """The student's logits (classifier teachers).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes)
+            Student logits (defined up to a per-row constant).
+        """
+        check_is_fitted(self)
+        self._require_classes("decision_function")
+        return self._student_logits(self._features(X))
+
+    def _require_classes(self, what: str) -> None:
+        if self.target_ == "regression":
+            raise AttributeError(f"{what} is available for classifier teachers only.")
+
     def predict(self, X) -> np.ndarray:
-        """The student's predictions.
+        """The student's predictions (class labels for classifier teachers).
 
         Parameters
         ----------
@@ -135,13 +395,57 @@ class Distiller(RegressorMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray
-            Student outputs.
+            Student outputs, or labels.
         """
         check_is_fitted(self)
-        return self.student_.predict(self._features(X))
+        Z = self._features(X)
+        if self.target_ == "regression":
+            return self.student_.predict(Z)
+        return self.classes_[np.argmax(self._student_logits(Z), axis=1)]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The student's class probabilities (classifier teachers).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        self._require_classes("predict_proba")
+        return softmax(self._student_logits(self._features(X)))
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R² (regression) or accuracy (classification) of the student on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+        y : array-like
+            True targets or labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            R² or accuracy.
+        """
+        from .._metrics import accuracy_score
+
+        check_is_fitted(self)
+        if self.target_ == "regression":
+            return r2_score(y, self.predict(X), sample_weight=sample_weight)
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     def fidelity(self, X) -> float:
-        """R² of the student's predictions against the teacher's on ``X``.
+        """How well the student reproduces the teacher on ``X``.
 
         Parameters
         ----------
@@ -151,7 +455,47 @@ class Distiller(RegressorMixin, BaseEstimator):
         Returns
         -------
         fidelity : float
-            1.0 when the student reproduces the teacher exactly.
+            R² of the student's outputs against the teacher's (regression), or
+            the rate at which they predict the same class (classification).
         """
         check_is_fitted(self)
-        return r2_score(np.asarray(self.teacher.predict(X)), self.predict(X))
+        if self.teacher is None:
+            raise ValueError("fidelity needs the teacher; set teacher= on this Distiller.")
+        if self.target_ == "regression":
+            return r2_score(np.asarray(self.teacher.predict(X)), self.predict(X))
+        return float(np.mean(np.asarray(self.teacher.predict(X)) == self.predict(X)))
+
+    def report(self, X, y=None, *, n_repeats: int = 3):
+        """Measure the student against the teacher on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Held-out rows.
+        y : array-like, optional
+            Their true targets (adds the teacher's and student's scores).
+        n_repeats : int, default=3
+            Timing repeats of each predict (the best is kept).
+
+        Returns
+        -------
+        report : DistillReport
+            Printable; ``to_dict()`` for JSON.
+        """
+        from ._report import build_report
+
+        check_is_fitted(self)
+        return build_report(self, X, y, n_repeats=n_repeats)
+
+
+def _fit_accepts(student, name: str) -> bool:
+    """Whether ``student.fit`` takes the keyword ``name``."""
+    import inspect
+
+    fit = getattr(student, "fit", None)
+    if fit is None:
+        return False
+    try:
+        return name in inspect.signature(fit).parameters
+    except (TypeError, ValueError):
+        return False

@@ -1,19 +1,102 @@
-"""Feature maps learned from unlabeled data, for students."""
+"""Feature maps learned from unlabeled data, for students.
+
+* :class:`KMeansFeatures` - radial-basis responses to k-means centroids.
+* :class:`SOMFeatures` - responses of the nodes of a self-organizing map.
+* :class:`PCAFeatures` - principal components, optionally with their
+  pairwise products (a quadratic student in a few dimensions).
+
+The prototype maps share :class:`_PrototypeFeatures`: squared distances from
+the compiled nearest-center pass, turned into responses by the compiled
+:func:`fastdistill._kernels.features.responses` kernel, with a bandwidth set
+from the data (the root mean squared distance of the training rows to their
+nearest prototype).
+"""
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
+from .._threads import parallel_region
 from .._validation import check_option, check_scalar, validate_data
-from ..cluster import KMeans
 
-__all__ = ["KMeansFeatures"]
+__all__ = ["KMeansFeatures", "SOMFeatures", "PCAFeatures", "rbf_responses"]
 
 
-class KMeansFeatures(TransformerMixin, BaseEstimator):
+def rbf_responses(sq_dist: np.ndarray, bandwidth: float, kind: str, top: int = 0) -> np.ndarray:
+    """Turn squared distances into radial-basis responses (in place).
+
+    Parameters
+    ----------
+    sq_dist : ndarray of shape (n, k)
+        Squared distances to the prototypes (overwritten).
+    bandwidth : float
+        Gaussian width ``s``: responses are ``exp(-d^2 / (2 s^2))``.
+    kind : {"rbf", "soft"}
+        Raw responses, or normalised to sum to one per row.
+    top : int, default=0
+        Keep only the ``top`` largest responses per row (0 keeps all).
+
+    Returns
+    -------
+    responses : ndarray of shape (n, k)
+        The same array, overwritten.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill.distill._features import rbf_responses
+    >>> rbf_responses(np.array([[0.0, 2.0]]), 1.0, "soft").round(3)
+    array([[0.731, 0.269]])
+    """
+    from .._kernels.features import responses
+
+    with parallel_region(sq_dist.shape[0] // 256 + 1):
+        responses(sq_dist, 0.5 / bandwidth**2, kind == "soft", int(top))
+    return sq_dist
+
+
+class _PrototypeFeatures(TransformerMixin, BaseEstimator):
+    """Shared transform of the prototype feature maps (k-means, SOM)."""
+
+    def _check_common(self) -> None:
+        check_option(self.kind, "kind", ["rbf", "soft"])
+        check_scalar(self.bandwidth_scale, "bandwidth_scale", numbers.Real, min_val=0.0,
+                     include_min=False)
+        if not isinstance(self.include_raw, (bool, np.bool_)):
+            raise TypeError(f"include_raw must be a bool, got {self.include_raw!r}.")
+
+    def _set_bandwidth(self, sq_error_sum: float, total_weight: float) -> None:
+        rms = np.sqrt(max(sq_error_sum, 0.0) / total_weight)
+        self.bandwidth_ = float(self.bandwidth_scale * (rms if rms > 0.0 else 1.0))
+
+    def _prototypes(self):
+        raise NotImplementedError
+
+    def transform(self, X) -> np.ndarray:
+        """Responses of every row to the prototypes (and the raw features if asked).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_prototypes [+ n_features])
+            Features, in the dtype of ``X``.
+        """
+        X = validate_data(self, X, reset=False)
+        out = rbf_responses(self._prototypes()._sq_distances(X), self.bandwidth_, self.kind)
+        if self.include_raw:
+            out = np.hstack([out, X])
+        return out
+
+
+class KMeansFeatures(_PrototypeFeatures):
     """Radial-basis responses to k-means centroids learned from unlabeled data.
 
     ``fit`` runs :class:`~fastdistill.cluster.KMeans` on the (unlabeled)
@@ -88,28 +171,197 @@ class KMeansFeatures(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        from ..cluster import KMeans
+
         with self._transaction():
-            check_option(self.kind, "kind", ["rbf", "soft"])
-            check_scalar(self.bandwidth_scale, "bandwidth_scale", numbers.Real, min_val=0.0,
-                         include_min=False)
+            self._check_common()
             X = validate_data(self, X, reset=True)
             km = KMeans(self.n_clusters, max_iter=self.max_iter, random_state=self.random_state)
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # few iterations are enough for features
                 km.fit(X, sample_weight=sample_weight)
             self.kmeans_ = km
             self.centers_ = km.cluster_centers_
             total_w = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-            rms = np.sqrt(max(km.inertia_, 0.0) / total_w)
-            if rms == 0.0:
-                rms = 1.0
-            self.bandwidth_ = float(self.bandwidth_scale * rms)
+            self._set_bandwidth(km.inertia_, total_w)
+        return self
+
+    def _prototypes(self):
+        return self.kmeans_
+
+
+class SOMFeatures(_PrototypeFeatures):
+    """Responses of the nodes of a self-organizing map trained on unlabeled data.
+
+    ``fit`` trains a :class:`~fastdistill.som.SOM` (batch mode by default:
+    one compiled pass per epoch); ``transform`` maps each row to the
+    radial-basis responses ``exp(-||x - w_j||^2 / (2 s^2))`` of every node
+    ``w_j`` (``kind="rbf"``) or to their normalised version (``"soft"``),
+    with ``s`` set from the data as for :class:`KMeansFeatures`. Unlike
+    k-means centroids, SOM nodes are ordered on a grid, so neighbouring
+    features respond to neighbouring regions of the input space, and the
+    map also covers the space between clusters.
+
+    Parameters
+    ----------
+    m, n : int, default=10
+        Grid shape (``m * n`` features).
+    kind : {"rbf", "soft"}, default="rbf"
+        Raw responses or soft assignments.
+    bandwidth_scale : float, default=2.0
+        Multiplies the data-driven bandwidth.
+    include_raw : bool, default=False
+        Append the original features after the responses.
+    n_epochs : int, default=20
+        Training epochs of the map.
+    mode : {"batch", "online"}, default="batch"
+        SOM training mode.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the map's initialisation.
+
+    Attributes
+    ----------
+    som_ : SOM
+        The trained map.
+    bandwidth_ : float
+        The bandwidth used.
+    n_features_in_ : int
+        Number of input features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill.distill import SOMFeatures
+    >>> X = np.random.default_rng(0).normal(size=(400, 3))
+    >>> SOMFeatures(4, 5, random_state=0).fit_transform(X).shape
+    (400, 20)
+    """
+
+    def __init__(self, m=10, n=10, *, kind="rbf", bandwidth_scale=2.0, include_raw=False,
+                 n_epochs=20, mode="batch", random_state=None):
+        self.m = m
+        self.n = n
+        self.kind = kind
+        self.bandwidth_scale = bandwidth_scale
+        self.include_raw = include_raw
+        self.n_epochs = n_epochs
+        self.mode = mode
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Train the map and set the bandwidth.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Unlabeled rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        from ..som import SOM
+
+        with self._transaction():
+            self._check_common()
+            X = validate_data(self, X, reset=True)
+            som = SOM(self.m, self.n, n_epochs=self.n_epochs, mode=self.mode,
+                      random_state=self.random_state).fit(X)
+            self.som_ = som
+            # One nearest-node pass (no n x nodes matrix) for the RMS distance.
+            labels = np.full(X.shape[0], -1, dtype=np.int32)
+            inertia = som._assign(X, som._shift.astype(X.dtype), labels, False)[2]
+            self._set_bandwidth(float(inertia), X.shape[0])
+        return self
+
+    def _prototypes(self):
+        return self.som_
+
+
+class PCAFeatures(TransformerMixin, BaseEstimator):
+    """Principal components learned from unlabeled data, optionally quadratic.
+
+    ``fit`` runs :class:`~fastdistill.decomposition.PCA` on the unlabeled rows
+    (the covariance path: one compiled pass over ``X``); ``transform``
+    projects onto the components (whitened by default, so a ridge penalty
+    treats every direction alike). With ``degree=2`` the pairwise products of
+    the components are appended (computed by a compiled kernel): a linear
+    student on them is a quadratic model in the dominant directions, which
+    captures interactions at ``O(p^2)`` features instead of ``O(d^2)``.
+
+    Parameters
+    ----------
+    n_components : int or float, default=10
+        Components kept (a float in (0, 1) keeps that fraction of variance).
+    degree : {1, 2}, default=1
+        1: the components; 2: the components and their pairwise products.
+    whiten : bool, default=True
+        Scale components to unit variance.
+    include_raw : bool, default=False
+        Append the original features.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the randomized solver (used on wide data).
+
+    Attributes
+    ----------
+    pca_ : PCA
+        The fitted PCA.
+    n_features_in_ : int
+        Number of input features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill.distill import PCAFeatures
+    >>> X = np.random.default_rng(0).normal(size=(200, 6))
+    >>> PCAFeatures(3, degree=2).fit_transform(X).shape
+    (200, 9)
+    """
+
+    def __init__(self, n_components=10, *, degree=1, whiten=True, include_raw=False,
+                 random_state=None):
+        self.n_components = n_components
+        self.degree = degree
+        self.whiten = whiten
+        self.include_raw = include_raw
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Learn the components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Unlabeled rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        from ..decomposition import PCA
+
+        with self._transaction():
+            check_scalar(self.degree, "degree", numbers.Integral, min_val=1, max_val=2)
+            if not isinstance(self.include_raw, (bool, np.bool_)):
+                raise TypeError(f"include_raw must be a bool, got {self.include_raw!r}.")
+            X = validate_data(self, X, reset=True)
+            n_comp = self.n_components
+            if isinstance(n_comp, numbers.Integral) and n_comp > min(X.shape):
+                raise ValueError(
+                    f"n_components={n_comp} must be at most min(n_samples, n_features) = "
+                    f"{min(X.shape)}; lower n_components."
+                )
+            self.pca_ = PCA(n_comp, whiten=self.whiten, random_state=self.random_state).fit(X)
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Radial-basis responses (or soft assignments) of every row.
+        """Project (and expand) every row.
 
         Parameters
         ----------
@@ -118,17 +370,20 @@ class KMeansFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_clusters [+ n_features])
-            Features, in the dtype of ``X``.
+        Z : ndarray of shape (n_samples, n_out)
+            ``p`` components, plus ``p (p + 1) / 2`` products with
+            ``degree=2``, plus the raw features with ``include_raw``.
         """
         X = validate_data(self, X, reset=False)
-        out = self.kmeans_._sq_distances(X)
-        out *= X.dtype.type(-0.5 / self.bandwidth_**2)
-        if self.kind == "soft":
-            out -= out.max(axis=1, keepdims=True)
-        np.exp(out, out=out)
-        if self.kind == "soft":
-            out /= out.sum(axis=1, keepdims=True)
+        Z = self.pca_.transform(X)
+        if self.degree == 2:
+            from .._kernels.features import quadratic_expand
+
+            p = Z.shape[1]
+            out = np.empty((Z.shape[0], p + p * (p + 1) // 2), dtype=Z.dtype)
+            with parallel_region(Z.shape[0] // 256 + 1):
+                quadratic_expand(np.ascontiguousarray(Z), out)
+            Z = out
         if self.include_raw:
-            out = np.hstack([out, X])
-        return out
+            Z = np.hstack([Z, X])
+        return Z

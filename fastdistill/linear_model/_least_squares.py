@@ -38,7 +38,7 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
 
-    def _fit_chunk(self, X, y, sample_weight, reset: bool, allow_qr: bool):
+    def _fit_chunk(self, X, y, sample_weight, reset: bool, allow_qr: bool, solve: bool = True):
         self._check_params()
         n_jobs = self._n_jobs()
         if n_jobs is not None:
@@ -69,7 +69,25 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
                 self._dtype = X.dtype
             else:
                 self._stats.add(X, Y, sw)
-            self._solve(X, Y, sw, allow_qr)
+            if solve:
+                self._solve(X, Y, sw, allow_qr)
+        return self
+
+    def _accumulate(self, X, y, sample_weight=None):
+        """Add a chunk to the statistics without solving (streaming fits).
+
+        Callers that stream many chunks (the distiller, the local students)
+        call this per chunk and :meth:`_solve_accumulated` once at the end:
+        the same model as ``partial_fit`` chunk by chunk, with one solve
+        instead of one per chunk.
+        """
+        reset = not hasattr(self, "_stats")
+        return self._fit_chunk(X, y, sample_weight, reset=reset, allow_qr=False, solve=False)
+
+    def _solve_accumulated(self):
+        """Solve the statistics gathered by :meth:`_accumulate`."""
+        with self._transaction():
+            self._solve(None, None, None, allow_qr=False)
         return self
 
     def _solve(self, X, Y, sw, allow_qr: bool) -> None:

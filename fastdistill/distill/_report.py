@@ -1,0 +1,229 @@
+"""DistillReport: how faithful, how small and how fast a distilled student is."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .._metrics import accuracy_score, r2_score
+from .._table import format_table
+from ._targets import query_teacher, softmax
+
+__all__ = ["DistillReport", "build_report", "count_parameters"]
+
+#: Fitted attributes that hold a model's parameters (lists of arrays included).
+_PARAM_ATTRS = (
+    "coef_", "intercept_", "coefs_", "intercepts_", "cluster_centers_", "components_",
+    "weights_", "local_coef_", "local_intercept_",
+)
+#: Fitted sub-models whose parameters count too.
+_SUB_ATTRS = ("student_", "features_", "kmeans_", "som_", "pca_", "partition_", "ridge_",
+              "estimators_", "steps")
+
+
+def count_parameters(model: Any) -> int:
+    """Number of learned numbers in a fitted model (shared arrays counted once).
+
+    Counts the usual parameter attributes (``coef_``, ``coefs_``,
+    ``cluster_centers_``, ``components_``, ...) of the model and of its fitted
+    sub-models (a distiller's student and feature map, a pipeline's steps, an
+    ensemble's members; decision trees count two numbers per node).
+
+    Parameters
+    ----------
+    model : object
+        A fitted model.
+
+    Returns
+    -------
+    n : int
+        The parameter count (0 when none are recognised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdistill import Ridge
+    >>> count_parameters(Ridge().fit(np.eye(3), [1.0, 2.0, 3.0]))
+    4
+    """
+    seen: set[int] = set()
+
+    def arrays(obj, depth):
+        if depth > 6 or obj is None or id(obj) in seen:
+            return 0
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            return int(obj.size) if obj.dtype.kind == "f" else \
+                sum(arrays(o, depth + 1) for o in obj.ravel()) if obj.dtype == object else 0
+        if isinstance(obj, (list, tuple)):
+            return sum(arrays(o, depth + 1) for o in obj)
+        if isinstance(obj, (float, np.floating)):
+            return 1
+        tree = getattr(obj, "tree_", None)
+        if tree is not None and hasattr(tree, "node_count"):
+            return 2 * int(tree.node_count)
+        total = 0
+        for name in _PARAM_ATTRS:
+            try:
+                value = getattr(obj, name)
+            except (AttributeError, ValueError):
+                continue
+            total += arrays(value, depth + 1)
+        for name in _SUB_ATTRS:
+            value = getattr(obj, name, None)
+            if isinstance(value, list) and name == "steps":
+                total += sum(arrays(step[1], depth + 1) for step in value)
+            elif value is not None and not isinstance(value, (str, bool)):
+                total += arrays(value, depth + 1)
+        return total
+
+    return arrays(model, 0)
+
+
+def _best_time(fn, n_repeats: int) -> float:
+    best = np.inf
+    for _ in range(max(1, n_repeats)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return float(best)
+
+
+class DistillReport:
+    """Fidelity, scores, sizes and speeds of a distilled student.
+
+    Built by :meth:`Distiller.report`. Printing it gives a table; ``to_dict``
+    gives plain Python values (for JSON).
+
+    Parameters
+    ----------
+    task : str
+        "regression" or "classification".
+    metrics : dict
+        Name -> value (floats, ints or None).
+
+    Attributes
+    ----------
+    task : str
+        "regression" or "classification".
+    metrics : dict
+        Every measured value.
+
+    Examples
+    --------
+    >>> r = DistillReport("regression", {"fidelity_r2": 0.99, "speedup": 12.0})
+    >>> r.to_dict()["metrics"]["fidelity_r2"]
+    0.99
+    """
+
+    _LABELS = {
+        "n_samples": "rows evaluated",
+        "fidelity_r2": "fidelity R2 (student vs teacher)",
+        "agreement": "agreement with the teacher",
+        "mean_kl": "mean KL(teacher || student)",
+        "teacher_score": "teacher score on y",
+        "student_score": "student score on y",
+        "teacher_params": "teacher parameters",
+        "student_params": "student parameters",
+        "compression": "parameter ratio (teacher / student)",
+        "teacher_predict_s": "teacher predict time (s)",
+        "student_predict_s": "student predict time (s)",
+        "speedup": "predict speed-up",
+        "n_teacher_queries": "teacher queries during fit",
+        "fit_transfer_s": "fit: transfer set (s)",
+        "fit_teacher_s": "fit: teacher queries (s)",
+        "fit_features_s": "fit: feature map (s)",
+        "fit_student_s": "fit: student (s)",
+    }
+
+    def __init__(self, task: str, metrics: dict):
+        self.task = task
+        self.metrics = dict(metrics)
+
+    def __getitem__(self, key: str):
+        return self.metrics[key]
+
+    def to_dict(self) -> dict:
+        """Plain-Python copy of the report.
+
+        Returns
+        -------
+        report : dict
+            ``{"task": ..., "metrics": {...}}`` with floats, ints and None.
+        """
+        def plain(v):
+            if isinstance(v, (np.floating, np.integer)):
+                return v.item()
+            return v
+
+        return {"task": self.task, "metrics": {k: plain(v) for k, v in self.metrics.items()}}
+
+    def __str__(self) -> str:
+        rows = []
+        for key, value in self.metrics.items():
+            if value is None:
+                continue
+            rows.append([self._LABELS.get(key, key), value])
+        return f"Distillation report ({self.task})\n" + format_table(["measure", "value"], rows)
+
+    def __repr__(self) -> str:
+        return f"DistillReport(task={self.task!r}, metrics={self.metrics!r})"
+
+
+def build_report(distiller, X, y=None, *, n_repeats: int = 3) -> DistillReport:
+    """Measure a fitted :class:`Distiller` on held-out rows (see ``Distiller.report``).
+
+    Parameters
+    ----------
+    distiller : Distiller
+        Fitted distiller (its teacher is needed).
+    X : array-like of shape (n_samples, n_features)
+        Held-out rows.
+    y : array-like, optional
+        True targets or labels.
+    n_repeats : int, default=3
+        Timing repeats (best kept).
+
+    Returns
+    -------
+    report : DistillReport
+        The measurements.
+    """
+    from .._validation import validate_data
+
+    teacher = distiller.teacher
+    if teacher is None:
+        raise ValueError("report needs the teacher; set teacher= on this Distiller.")
+    X = validate_data(distiller, X, reset=False)
+    classification = distiller.target_ != "regression"
+    m: dict[str, Any] = {"n_samples": X.shape[0]}
+    t_pred = teacher.predict(X)
+    s_pred = distiller.predict(X)
+    if classification:
+        m["agreement"] = float(np.mean(np.asarray(t_pred) == s_pred))
+        logits = query_teacher(teacher, X, classification=True, chunk_rows=X.shape[0] or 1,
+                               dtype=np.float64)
+        P = softmax(logits)
+        Q = np.clip(distiller.predict_proba(X).astype(np.float64), 1e-300, None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(P > 0, P * (np.log(np.clip(P, 1e-300, None)) - np.log(Q)), 0.0)
+        m["mean_kl"] = float(np.mean(kl.sum(axis=1)))
+    else:
+        m["fidelity_r2"] = r2_score(np.asarray(t_pred), s_pred)
+    if y is not None:
+        score = accuracy_score if classification else r2_score
+        m["teacher_score"] = score(y, t_pred)
+        m["student_score"] = score(y, s_pred)
+    m["teacher_params"] = count_parameters(teacher)
+    m["student_params"] = count_parameters(distiller)
+    m["compression"] = (m["teacher_params"] / m["student_params"]
+                        if m["student_params"] else None)
+    m["teacher_predict_s"] = _best_time(lambda: teacher.predict(X), n_repeats)
+    m["student_predict_s"] = _best_time(lambda: distiller.predict(X), n_repeats)
+    m["speedup"] = m["teacher_predict_s"] / max(m["student_predict_s"], 1e-12)
+    m["n_teacher_queries"] = distiller.n_transfer_
+    for k, v in distiller.fit_time_.items():
+        m[f"fit_{k}_s"] = v
+    return DistillReport("classification" if classification else "regression", m)
