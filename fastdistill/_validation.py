@@ -30,6 +30,7 @@ __all__ = [
     "check_scalar",
     "check_option",
     "assert_finite",
+    "check_labels",
 ]
 
 _FLOAT_DTYPES = (np.float32, np.float64)
@@ -557,3 +558,66 @@ def check_option(value: Any, name: str, options: Iterable[Any]):
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}.")
     return value
+
+
+def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
+    """Validate class labels for a classifier: 1-D, one per sample, not continuous.
+
+    A column vector is ravelled with a ``DataConversionWarning`` (as
+    scikit-learn does).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels (numbers or strings).
+    n_samples : int
+        Number of rows of ``X``.
+    name : str, default="y"
+        Name used in messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        ``y`` missing, of the wrong shape, with NaN, or continuous.
+
+    Examples
+    --------
+    >>> check_labels(["a", "b", "a"], 3).tolist()
+    ['a', 'b', 'a']
+    """
+    import warnings
+
+    from .exceptions import data_conversion_warning
+
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change "
+            "the shape of y to (n_samples, ), for example using ravel().",
+            data_conversion_warning(),
+            stacklevel=3,
+        )
+        y = y.ravel()
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must be a 1-D array of {n_samples} labels (one per row of X), got "
+            f"shape {y.shape}."
+        )
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"Input {name} contains NaN or infinity.")
+        if np.any(y != np.round(y)):
+            raise ValueError(
+                f"Unknown label type: continuous values in {name}; a classifier needs "
+                f"class labels (use a regressor for continuous targets)."
+            )
+    return y

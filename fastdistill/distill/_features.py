@@ -21,7 +21,7 @@ import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
 from .._threads import parallel_region
-from .._validation import check_option, check_scalar, validate_data
+from .._validation import check_option, check_sample_weight, check_scalar, validate_data
 
 __all__ = ["KMeansFeatures", "SOMFeatures", "PCAFeatures", "rbf_responses"]
 
@@ -176,12 +176,14 @@ class KMeansFeatures(_PrototypeFeatures):
         with self._transaction():
             self._check_common()
             X = validate_data(self, X, reset=True)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
             km = KMeans(self.n_clusters, max_iter=self.max_iter, random_state=self.random_state)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # few iterations are enough for features
                 km.fit(X, sample_weight=sample_weight)
             self.kmeans_ = km
             self.centers_ = km.cluster_centers_
+            self.n_iter_ = km.n_iter_
             total_w = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
             self._set_bandwidth(km.inertia_, total_w)
         return self

@@ -24,7 +24,14 @@ import numpy as np
 from .._base import BaseEstimator, ClassifierMixin, RegressorMixin
 from .._stats import mean_var
 from .._threads import parallel_region
-from .._validation import check_is_fitted, check_option, check_scalar, validate_data
+from .._validation import (
+    check_is_fitted,
+    check_labels,
+    check_option,
+    check_sample_weight,
+    check_scalar,
+    validate_data,
+)
 from ..linear_model._base import check_targets
 from ._features import rbf_responses
 
@@ -58,7 +65,7 @@ class _LocalLinearBase(BaseEstimator):
         if self.n_regions > n_samples:
             raise ValueError(
                 f"n_regions={self.n_regions} must be at most the number of samples "
-                f"({n_samples}); lower n_regions."
+                f"(n_samples={n_samples}); lower n_regions."
             )
         check_option(self.partition, "partition", ["kmeans", "som"])
         check_option(self.gating, "gating", ["soft", "hard"])
@@ -67,17 +74,22 @@ class _LocalLinearBase(BaseEstimator):
         check_scalar(self.max_active, "max_active", numbers.Integral, min_val=0)
         check_scalar(self.alpha, "alpha", numbers.Real, min_val=0.0)
 
-    def _fit_partition(self, X) -> None:
+    def _fit_partition(self, X, sw) -> None:
         from ._features import KMeansFeatures, SOMFeatures
 
         if self.partition == "kmeans":
             gates = KMeansFeatures(self.n_regions, kind="soft", bandwidth_scale=self.bandwidth_scale,
                                    max_iter=self.max_iter, random_state=self.random_state)
+            self.partition_ = gates.fit(X, sample_weight=sw)
+            self.n_iter_ = gates.kmeans_.n_iter_
         else:
+            # The SOM has no row weights: the map is learned unweighted and the
+            # weights apply to the regional models (documented).
             m, n = _grid_shape(self.n_regions)
             gates = SOMFeatures(m, n, kind="soft", bandwidth_scale=self.bandwidth_scale,
                                 random_state=self.random_state)
-        self.partition_ = gates.fit(X)
+            self.partition_ = gates.fit(X)
+            self.n_iter_ = gates.n_epochs
         mean, var = mean_var(X)
         scale = np.sqrt(var)
         scale[scale == 0.0] = 1.0
@@ -109,23 +121,30 @@ class _LocalLinearBase(BaseEstimator):
         from ..linear_model import Ridge
 
         ridge = Ridge(alpha=self.alpha)
-        sw = None if sample_weight is None else np.asarray(sample_weight)
+        sw = sample_weight
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the ridge is told n_regions * (d + 1) columns
             for sl in self._chunks(X):
                 ridge._accumulate(self._design(X[sl]), Y[sl], None if sw is None else sw[sl])
-        self.ridge_ = ridge._solve_accumulated()
-        coef = np.asarray(ridge.coef_).reshape(Y.shape[1], self.n_regions, X.shape[1] + 1)
+        ridge._solve_accumulated()
+        # Keep the coefficients only (not the ridge's Gram statistics).
+        self._coef = np.asarray(ridge.coef_, dtype=X.dtype).reshape(Y.shape[1], -1)
+        self._intercept = np.asarray(ridge.intercept_, dtype=X.dtype).reshape(-1)
+        coef = self._coef.reshape(Y.shape[1], self.n_regions, X.shape[1] + 1)
         self.local_coef_ = coef[:, :, :-1]
-        self.local_intercept_ = coef[:, :, -1] + np.asarray(ridge.intercept_).reshape(-1, 1)
+        self.local_intercept_ = coef[:, :, -1] + self._intercept.reshape(-1, 1)
 
     def _outputs(self, X) -> np.ndarray:
+        from .._threads import blas_region
+
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
-        k = self.ridge_._stats.k
-        out = np.empty((X.shape[0], k), dtype=X.dtype)
+        coef = self._coef.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], coef.shape[0]), dtype=X.dtype)
         for sl in self._chunks(X):
-            out[sl] = self.ridge_.predict(self._design(X[sl])).reshape(-1, k)
+            with blas_region():
+                np.matmul(self._design(X[sl]), coef.T, out=out[sl])
+        out += self._intercept.astype(X.dtype, copy=False)
         return out
 
 
@@ -159,6 +178,11 @@ class LocalLinearRegressor(RegressorMixin, _LocalLinearBase):
         Lloyd iterations of the k-means partition.
     random_state : int, Generator, RandomState or None, default=None
         Seed of the partition.
+
+    Notes
+    -----
+    ``sample_weight`` weights the k-means partition and the regional fits;
+    a SOM partition is learned unweighted (the map has no row weights).
 
     Attributes
     ----------
@@ -208,9 +232,10 @@ class LocalLinearRegressor(RegressorMixin, _LocalLinearBase):
         with self._transaction():
             X = validate_data(self, X, reset=True)
             Y, one_d = check_targets(y, X)
+            sw = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
             self._check_params(X.shape[0])
-            self._fit_partition(X)
-            self._fit_outputs(X, Y, sample_weight)
+            self._fit_partition(X, sw)
+            self._fit_outputs(X, Y, sw)
             self._one_d = one_d
         return self
 
@@ -288,15 +313,15 @@ class LocalLinearClassifier(ClassifierMixin, _LocalLinearBase):
         """
         with self._transaction():
             X = validate_data(self, X, reset=True)
+            sw = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
             if logits is None:
-                y = np.asarray(y)
-                if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                    raise ValueError(
-                        f"y must be a 1-D array of {X.shape[0]} labels, got shape {y.shape}."
-                    )
+                y = check_labels(y, X.shape[0])
                 self.classes_, idx = np.unique(y, return_inverse=True)
                 if self.classes_.shape[0] < 2:
-                    raise ValueError("LocalLinearClassifier needs at least 2 classes in y.")
+                    raise ValueError(
+                        f"LocalLinearClassifier needs at least 2 classes in y, got 1 class: "
+                        f"{self.classes_.tolist()}."
+                    )
                 Y = np.full((X.shape[0], self.classes_.shape[0]), -1.0, dtype=X.dtype)
                 Y[np.arange(X.shape[0]), idx] = 1.0
             else:
@@ -308,8 +333,8 @@ class LocalLinearClassifier(ClassifierMixin, _LocalLinearBase):
                         f"columns; got shape {self.classes_.shape}."
                     )
             self._check_params(X.shape[0])
-            self._fit_partition(X)
-            self._fit_outputs(X, Y, sample_weight)
+            self._fit_partition(X, sw)
+            self._fit_outputs(X, Y, sw)
         return self
 
     def decision_function(self, X) -> np.ndarray:
@@ -322,10 +347,12 @@ class LocalLinearClassifier(ClassifierMixin, _LocalLinearBase):
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_classes)
-            One column per class.
+        logits : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            One column per class; for two classes, as scikit-learn, the 1-D
+            difference ``z_1 - z_0`` (positive for ``classes_[1]``).
         """
-        return self._outputs(X)
+        Z = self._outputs(X)
+        return Z[:, 1] - Z[:, 0] if Z.shape[1] == 2 else Z
 
     def predict_proba(self, X) -> np.ndarray:
         """Softmax of the modelled logits.
@@ -344,6 +371,23 @@ class LocalLinearClassifier(ClassifierMixin, _LocalLinearBase):
 
         return softmax(self._outputs(X))
 
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
+        Z = self._outputs(X)
+        Z = Z - Z.max(axis=1, keepdims=True)
+        return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
     def predict(self, X) -> np.ndarray:
         """Class with the largest logit.
 
@@ -357,4 +401,5 @@ class LocalLinearClassifier(ClassifierMixin, _LocalLinearBase):
         labels : ndarray of shape (n_samples,)
             Predicted classes.
         """
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        Z = self._outputs(X)
+        return self.classes_[np.argmax(Z, axis=1)]
