@@ -257,6 +257,101 @@ register(Task(
 ))
 
 
+# ---------------------------------------------------------------- distill
+
+def _copy_teacher_to_sklearn(teacher, X, y):
+    """A scikit-learn MLPRegressor with exactly the weights of a fastdistill one."""
+    from sklearn.neural_network import MLPRegressor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = MLPRegressor(hidden_layer_sizes=teacher.hidden_layer_sizes, activation=teacher.activation,
+                          max_iter=1, random_state=0).fit(X[:64], y[:64])
+    sk.coefs_ = [np.array(c) for c in teacher.coefs_]
+    sk.intercepts_ = [np.array(b) for b in teacher.intercepts_]
+    return sk
+
+
+def _scale_data(shape):
+    from fastdistill import MLPRegressor
+
+    n, d = shape
+    rng = np.random.default_rng(0)
+    X = np.empty((n, d))
+    for start in range(0, n, 1 << 16):  # in chunks: no temporary larger than X
+        X[start:start + (1 << 16)] = rng.standard_normal((min(1 << 16, n - start), d))
+    Xs = X[:2000]
+    ys = np.sin(Xs[:, 0]) * Xs[:, 1] + Xs[:, 2] ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=20, random_state=0).fit(Xs, ys)
+    return {"X": X, "teacher": teacher, "sk_teacher": _copy_teacher_to_sklearn(teacher, Xs, ys)}
+
+
+def _fd_scale(data):
+    from fastdistill import Distiller, KMeansFeatures, Ridge
+
+    return Distiller(data["teacher"], Ridge(alpha=1e-3),
+                     KMeansFeatures(128, max_iter=20, random_state=0)).fit(data["X"])
+
+
+def _sk_scale(data):
+    """The same pipeline from scikit-learn pieces: teacher, k-means RBF features, ridge."""
+    from sklearn.cluster import KMeans
+    from sklearn.linear_model import Ridge
+
+    X = data["X"]
+    T = data["sk_teacher"].predict(X)
+    km = KMeans(128, n_init=1, max_iter=20, random_state=0).fit(X)
+    s = 2.0 * np.sqrt(km.inertia_ / X.shape[0])
+    F = km.transform(X)
+    F **= 2
+    F *= -0.5 / s**2
+    np.exp(F, out=F)
+    return {"ridge": Ridge(alpha=1e-3).fit(F, T), "kmeans": km}
+
+
+register(Task(
+    name="Distill: teacher + k-means features k=128 + streamed ridge",
+    family="distill",
+    shapes={"full": (1_000_000, 32), "smoke": (3_000, 8)},
+    make_data=_scale_data,
+    ours=_fd_scale,
+    baseline=_sk_scale,
+    baseline_name="scikit-learn pieces",
+    goal=">= 5x faster, peak extra memory < 25% of X",
+))
+
+
+def _student_data(shape):
+    from fastdistill import Distiller, LocalLinearRegressor, MLPRegressor
+    from fastdistill.datasets import make_friedman1
+
+    n, n_regions = shape
+    X, y = make_friedman1(n + 20_000, noise=0.5, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y - y.mean()) / y.std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        teacher = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=30, random_state=0).fit(X[:5000], y[:5000])
+    student = Distiller(teacher, LocalLinearRegressor(n_regions, random_state=0)).fit(
+        X[n:n + 20_000])
+    return {"X": X[:n], "teacher": teacher, "student": student}
+
+
+register(Task(
+    name="Student predict: local linear vs MLP (256, 256) teacher",
+    family="distill",
+    shapes={"full": (100_000, 128), "smoke": (500, 4)},
+    make_data=_student_data,
+    ours=lambda d: d["student"].predict(d["X"]),
+    baseline=lambda d: d["teacher"].predict(d["X"]),
+    baseline_name="the teacher",
+    quality=lambda d, _: {"fidelity": float(d["student"].fidelity(d["X"]))},
+    goal="student predict >= 10x faster than the teacher",
+))
+
+
 # ----------------------------------------------------------- pytest driver
 
 _DATA_CACHE: dict = {}

@@ -39,11 +39,13 @@ def _r2(y, p) -> float:
     return r2_score(y, p)
 
 
-def _warm_up(MLPRegressor, LinearRegression, Ridge, Distiller, KMeansFeatures) -> None:
+def _warm_up(MLPRegressor, LinearRegression, Ridge, Distiller, KMeansFeatures,
+             LocalLinearRegressor) -> None:
     X, y = make_seed_regression(64, random_state=0)
     teacher = MLPRegressor(hidden_layer_sizes=(4, 4), max_iter=2, random_state=0).fit(X, y)
     LinearRegression().fit(X, y)
     Distiller(teacher, Ridge(), KMeansFeatures(n_clusters=4, random_state=0)).fit(X)
+    Distiller(teacher, LocalLinearRegressor(4, random_state=0)).fit(X).predict(X)
 
 
 def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
@@ -61,7 +63,7 @@ def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
     status : int
         0 on success.
     """
-    from .distill import Distiller, KMeansFeatures
+    from .distill import Distiller, KMeansFeatures, LocalLinearRegressor
     from .linear_model import LinearRegression, Ridge
     from .neural_network import MLPRegressor
 
@@ -74,7 +76,7 @@ def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
     say("[0/2] Preparing the compiled kernels (compiled on the first run, about 20-30 s,")
     say("      then loaded from the on-disk cache) ...")
     _, t_warm = _timed(lambda: _warm_up(MLPRegressor, LinearRegression, Ridge, Distiller,
-                                        KMeansFeatures))
+                                        KMeansFeatures, LocalLinearRegressor))
     say(f"      ready in {t_warm:.1f} s")
     say("")
     say("[1/2] Seed example: y = 1.5*x0 - 0.5*x1 + noise, 100 training points")
@@ -100,7 +102,8 @@ def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
                       "teacher fit ms", "student fit ms"], rows))
     say("")
     say("[2/2] Nonlinear problem (Friedman #1, 10 features): a linear student is poor;")
-    say("      k-means features learned from unlabeled data recover the teacher")
+    say("      k-means features or local linear regions learned from unlabeled data")
+    say("      recover the teacher")
     Xall, yall = make_friedman1(3000 + n_unlabeled + 5000, noise=0.5, random_state=1)
     mu, sd = Xall.mean(0), Xall.std(0)
     Xall = (Xall - mu) / sd
@@ -118,12 +121,17 @@ def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
         ("student: linear, raw features", Ridge(alpha=1e-3), None),
         ("student: linear, 128 k-means RBF features", Ridge(alpha=1e-3),
          KMeansFeatures(n_clusters=128, random_state=0)),
+        ("student: local linear, 64 k-means regions, soft gating",
+         LocalLinearRegressor(64, random_state=0), None),
     ]
     for name, student, features in students:
         say(f"  distilling {name.split(': ')[1]} over {n_unlabeled:,} unlabeled rows ...")
         d, t_fit = _timed(lambda: Distiller(teacher, student, features).fit(XU))
         rows.append([name, d.fidelity(XT), _r2(yT, d.predict(XT)), t_fit])
     say(format_table(["model", "fidelity R2 (vs teacher)", "test R2 (vs truth)", "fit s"], rows))
+    say("")
+    say("  report of the local linear student on the test rows:")
+    say("  " + str(d.report(XT, yT)).replace("\n", "\n  "))
     say("")
     say("Done. Fidelity is how well the student reproduces the teacher on unseen rows.")
     return 0

@@ -119,3 +119,75 @@ def quadratic_expand(Z, out):
             for b in range(a, p):
                 out[i, pos] = za * Z[i, b]
                 pos += 1
+
+
+@jit(parallel=True)
+def local_predict(X, shift, centers, c_norms, mean, scale, Wt, B, gamma, hard, chunk_rows, out):
+    """Predictions of a gated local-linear model, fused (no design matrix).
+
+    ``out[i] = sum_c g_c(x_i) (z_i . W_c + b_c) / sum_c g_c(x_i)`` with
+    ``z = (x - mean) / scale`` and gates ``g_c = exp(-gamma (d_c - d_min))``
+    from the squared distances ``d_c`` to the centers (``hard``: only the
+    nearest center). Gates below ``exp(-37)`` (1e-16 of the nearest one's)
+    are skipped: they change no sum at double precision. Per chunk of rows, two GEMMs (distances and the local
+    linear parts) and one loop for the gates and the blend.
+
+    Parameters
+    ----------
+    X : (n, d) float array (read only)
+    shift : (d,) - row shift; ``centers`` are already shifted by it
+    centers : (k, d) shifted centers;  c_norms : (k,) their squared norms
+    mean, scale : (d,) standardisation
+    Wt : (d, k * o) local coefficients, column ``c * o + t`` for center c, output t
+    B : (k, o) local intercepts
+    gamma : float;  hard : bool;  chunk_rows : int
+    out : (n, o) - written
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    o = out.shape[1]
+    g0 = X.dtype.type(gamma)
+    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    for ch in prange(n_chunks):
+        r0 = ch * chunk_rows
+        m = min(n, r0 + chunk_rows) - r0
+        buf = np.empty((m, d), dtype=X.dtype)
+        zb = np.empty((m, d), dtype=X.dtype)
+        for i in range(m):
+            for j in range(d):
+                buf[i, j] = X[r0 + i, j] - shift[j]
+                zb[i, j] = (X[r0 + i, j] - mean[j]) / scale[j]
+        dots = np.dot(buf, centers.T)
+        A = np.dot(zb, Wt)
+        g = np.empty(k, dtype=X.dtype)
+        for i in range(m):
+            xn = 0.0
+            for j in range(d):
+                xn += buf[i, j] * buf[i, j]
+            dmin = np.inf
+            best = 0
+            for c in range(k):
+                v = xn + c_norms[c] - 2.0 * dots[i, c]
+                v = v if v > 0.0 else 0.0
+                g[c] = v
+                if v < dmin:
+                    dmin = v
+                    best = c
+            if hard:
+                for t in range(o):
+                    out[r0 + i, t] = A[i, best * o + t] + B[best, t]
+                continue
+            # Gates below exp(-37) ~ 1e-16 of the largest change no sum at
+            # double precision: skip their exp and their term.
+            s = 0.0
+            for c in range(k):
+                e = g0 * (g[c] - dmin)
+                g[c] = np.exp(-e) if e < 37.0 else 0.0
+                s += g[c]
+            inv = 1.0 / s
+            for t in range(o):
+                acc = 0.0
+                for c in range(k):
+                    if g[c] != 0.0:
+                        acc += g[c] * (A[i, c * o + t] + B[c, t])
+                out[r0 + i, t] = acc * inv

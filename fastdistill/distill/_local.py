@@ -135,10 +135,32 @@ class _LocalLinearBase(BaseEstimator):
         self.local_intercept_ = coef[:, :, -1] + self._intercept.reshape(-1, 1)
 
     def _outputs(self, X) -> np.ndarray:
-        from .._threads import blas_region
-
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
+        if self.max_active not in (0, 1) and self.gating == "soft":
+            return self._outputs_by_design(X)
+        from .._kernels.features import local_predict
+        from ..cluster._assign import chunk_rows
+
+        dt = X.dtype
+        shift, centers = self.partition_._prototypes()._shifted_centers(dt)
+        o, k, d = self.local_coef_.shape
+        Wt = np.ascontiguousarray(self.local_coef_.transpose(2, 1, 0).reshape(d, k * o), dt)
+        B = np.ascontiguousarray(self.local_intercept_.T, dt)
+        out = np.empty((X.shape[0], o), dtype=dt)
+        rows = chunk_rows(k + k * o)
+        c_norms = np.einsum("ij,ij->i", centers, centers).astype(dt)
+        hard = self.gating == "hard" or self.max_active == 1
+        with parallel_region(-(-X.shape[0] // rows)):
+            local_predict(X, shift, centers, c_norms, self.mean_.astype(dt),
+                          self.scale_.astype(dt), Wt, B, 0.5 / self.partition_.bandwidth_**2,
+                          hard, rows, out)
+        return out
+
+    def _outputs_by_design(self, X) -> np.ndarray:
+        """Outputs through the design matrix (top-``max_active`` gates)."""
+        from .._threads import blas_region
+
         coef = self._coef.astype(X.dtype, copy=False)
         out = np.empty((X.shape[0], coef.shape[0]), dtype=X.dtype)
         for sl in self._chunks(X):

@@ -310,12 +310,14 @@ class SOM(TransformerMixin, BaseEstimator):
             raise AttributeError("weights_ is available after fit.")
         return self._W.reshape(self.m, self.n, -1)
 
-    def _sq_distances(self, X) -> np.ndarray:
+    def _shifted_centers(self, dtype):
         # Shift rows and nodes by the training mean: ||x||^2 - 2 x.w + ||w||^2
         # keeps its precision for data far from the origin (float32 too).
-        shift = self._shift.astype(X.dtype)
-        W = (self._W.astype(np.float64) - self._shift).astype(X.dtype)
-        return sq_distances(X, shift, W)
+        shift = self._shift.astype(dtype)
+        return shift, (self._W.astype(np.float64) - self._shift).astype(dtype)
+
+    def _sq_distances(self, X) -> np.ndarray:
+        return sq_distances(X, *self._shifted_centers(X.dtype))
 
     def predict(self, X) -> np.ndarray:
         """Best-matching unit of every row, as a flat index ``row * n + col``.

@@ -1,0 +1,159 @@
+"""Quality goals of distillation with unsupervised learning (issue 6), at full size.
+
+Prints one table per goal:
+
+1. Friedman #1 (noise 0.5; 10,000 labeled, 40,000 unlabeled, 10,000 test rows,
+   standardised), MLP (64, 64) teacher: fidelity of each student with at most
+   128 centroids/regions.
+2. Semi-supervised: a teacher trained on 500 labeled rows; the student
+   distilled over the unlabeled rows against the same student trained on the
+   500 labels alone.
+3. Digits (scikit-learn's bundled set, 3 splits): agreement of a linear
+   student on the teacher's logits with an MLP teacher on held-out digits.
+4. Feature maps at an equal number of features (128): k-means and SOM
+   features against random Fourier features and a Nystroem map (scikit-learn's
+   ``RBFSampler``/``Nystroem``), all with the same ridge student.
+
+Run: ``python benchmarks/distill_quality.py`` (about a minute on 2 cores).
+The same goals, on smaller data, are tests in ``tests/test_distill_quality.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from fastdistill import MLPClassifier, MLPRegressor, Ridge
+from fastdistill._metrics import r2_score
+from fastdistill._table import format_table
+from fastdistill.datasets import make_friedman1
+from fastdistill.distill import (
+    Distiller,
+    KMeansFeatures,
+    LocalLinearRegressor,
+    PCAFeatures,
+    SOMFeatures,
+)
+
+
+def friedman_split(n_labeled=10_000, n_unlabeled=40_000, n_test=10_000, seed=0):
+    """Standardised Friedman #1 rows: labeled, unlabeled and test parts."""
+    X, y = make_friedman1(n_labeled + n_unlabeled + n_test, noise=0.5, random_state=seed)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y - y.mean()) / y.std()
+    a, b = n_labeled, n_labeled + n_unlabeled
+    return (X[:a], y[:a]), X[a:b], (X[b:], y[b:])
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def friedman_table(say) -> None:
+    (XL, yL), XU, (XT, yT) = friedman_split()
+    teacher, t = _timed(lambda: MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200, random_state=0).fit(XL, yL))
+    say(f"teacher MLP (64, 64): test R2 {r2_score(yT, teacher.predict(XT)):.4f}, "
+        f"trained in {t:.1f} s")
+    students = [
+        ("linear, raw features", Ridge(alpha=1e-3), None),
+        ("ridge on 128 k-means RBF features", Ridge(alpha=1e-3),
+         KMeansFeatures(128, random_state=0)),
+        ("ridge on 100 SOM (10x10) features", Ridge(alpha=1e-3),
+         SOMFeatures(10, 10, random_state=0)),
+        ("ridge on quadratic PCA features (10 comp.)", Ridge(alpha=1e-3),
+         PCAFeatures(10, degree=2)),
+        ("local linear, 32 k-means regions, soft", LocalLinearRegressor(32, random_state=0),
+         None),
+        ("local linear, 128 k-means regions, hard",
+         LocalLinearRegressor(128, gating="hard", random_state=0), None),
+        ("local linear, 128 k-means regions, soft", LocalLinearRegressor(128, random_state=0),
+         None),
+        ("local linear, 100 SOM regions, soft",
+         LocalLinearRegressor(100, partition="som", random_state=0), None),
+    ]
+    rows = []
+    for name, student, features in students:
+        d, t = _timed(lambda: Distiller(teacher, student, features).fit(XU, XL))
+        rows.append([name, d.fidelity(XT), r2_score(yT, d.predict(XT)), t])
+    say(format_table(["student", "fidelity R2", "test R2", "fit s"], rows))
+
+
+def semi_supervised_table(say) -> None:
+    (XL, yL), XU, (XT, yT) = friedman_split(n_labeled=500, n_unlabeled=40_000)
+    teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=2000, random_state=0).fit(XL, yL)
+    rows = [["teacher MLP (64, 64) on the 500 labels", r2_score(yT, teacher.predict(XT)), "-"]]
+    for k in (64, 16, 4):
+        d = Distiller(teacher, LocalLinearRegressor(k, random_state=0)).fit(XU, XL, yL)
+        alone = LocalLinearRegressor(k, random_state=0).fit(XL, yL)
+        rows.append([f"local linear, {k} regions, distilled over 40,000 unlabeled rows",
+                     r2_score(yT, d.predict(XT)), d.fidelity(XT)])
+        rows.append([f"local linear, {k} regions, on the 500 labels alone",
+                     r2_score(yT, alone.predict(XT)), "-"])
+    say(format_table(["model", "test R2", "fidelity R2"], rows))
+
+
+def digits_table(say) -> None:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rows = []
+    for seed in (0, 1, 2):
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed)
+        teacher = MLPClassifier((64,), max_iter=500, random_state=0).fit(Xtr, ytr)
+        d = Distiller(teacher, Ridge(alpha=1e-3)).fit(Xtr)
+        rows.append([seed, teacher.score(Xte, yte), d.score(Xte, yte), d.fidelity(Xte)])
+    say(format_table(["split seed", "teacher accuracy", "linear student accuracy",
+                      "agreement with teacher"], rows))
+
+
+def feature_maps_table(say) -> None:
+    from sklearn.kernel_approximation import Nystroem, RBFSampler
+
+    (XL, yL), XU, (XT, yT) = friedman_split()
+    teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200, random_state=0).fit(XL, yL)
+    R = np.vstack([XU, XL])
+    T = teacher.predict(R)
+    TT = teacher.predict(XT)
+    # Kernel width of the baselines: the median heuristic, gamma = 1 / median sq. distance.
+    sub = R[np.random.default_rng(0).choice(len(R), 1000, replace=False)]
+    med = np.median(((sub[:, None] - sub[None]) ** 2).sum(-1))
+    maps = [
+        ("k-means RBF (fastdistill)", KMeansFeatures(128, random_state=0)),
+        ("SOM 8x16 RBF (fastdistill)", SOMFeatures(8, 16, random_state=0)),
+    ]
+    for g in (0.5 / med, 1.0 / med, 2.0 / med):
+        maps.append((f"RBFSampler gamma={g:.3g} (scikit-learn)",
+                     RBFSampler(gamma=g, n_components=128, random_state=0)))
+        maps.append((f"Nystroem gamma={g:.3g} (scikit-learn)",
+                     Nystroem(gamma=g, n_components=128, random_state=0)))
+    rows = []
+    for name, fmap in maps:
+        fmap.fit(R)
+        st = Ridge(alpha=1e-3).fit(fmap.transform(R), T)
+        rows.append([name, 128, r2_score(TT, st.predict(fmap.transform(XT)))])
+    say(format_table(["feature map", "features", "fidelity R2 (same ridge student)"], rows))
+
+
+def main() -> int:
+    warnings.simplefilter("ignore")
+    say = lambda *a: print(*a, flush=True)  # noqa: E731
+    for title, fn in [("1. Friedman #1: fidelity with <= 128 centroids/regions", friedman_table),
+                      ("2. Semi-supervised: 500 labels + 40,000 unlabeled rows",
+                       semi_supervised_table),
+                      ("3. Digits: linear student on teacher logits", digits_table),
+                      ("4. Feature maps at 128 features, same ridge student",
+                       feature_maps_table)]:
+        say(f"\n== {title}")
+        fn(say)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
