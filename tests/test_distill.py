@@ -430,10 +430,12 @@ def test_distiller_mlp_student_on_soft_targets(rng):
     X = rng.normal(size=(600, 2))
     W = np.array([[2.0, -1.0, 0.0], [0.0, 1.5, -2.0]])
     teacher = _LinearLogitTeacher(W, np.zeros(3), [0, 1, 2])
-    d = Distiller(teacher, MLPClassifier((), max_iter=400, random_state=0),
+    d = Distiller(teacher, MLPClassifier((), solver="lbfgs", max_iter=2000, random_state=0),
                   temperature=3.0).fit(X)
     assert d.target_ == "proba"
-    assert d.fidelity(X) > 0.95
+    assert d.fidelity(X) > 0.97
+    # Softmax regression can represent the teacher: probabilities close too.
+    assert np.abs(d.predict_proba(X) - teacher.predict_proba(X)).max() < 0.05
 
 
 def test_distiller_bad_input(rng):
@@ -468,6 +470,7 @@ def test_distiller_bad_input(rng):
 
 
 # ------------------------------------------------------------------- report
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
 def test_count_parameters():
     X = np.random.default_rng(0).normal(size=(30, 4))
     assert count_parameters(Ridge().fit(X, X[:, :2])) == 2 * 4 + 2
