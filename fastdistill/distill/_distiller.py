@@ -347,11 +347,24 @@ class Distiller(RegressorMixin, BaseEstimator):
             st.fit(Z, T)
 
     # -------------------------------------------------------------- predict
-    def _features(self, X):
-        X = validate_data(self, X, reset=False)
-        return X if self.features_ is None else self.features_.transform(X)
+    def _outputs(self, X) -> np.ndarray:
+        """Student outputs (regression) or logits (classification), in row chunks.
 
-    def _student_logits(self, Z) -> np.ndarray:
+        The feature matrix of a chunk is dropped before the next one, so
+        predicting on many rows never holds their whole feature matrix.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        if self.features_ is None:
+            return self._chunk_outputs(X)
+        width = self.features_.transform(X[:1]).shape[1]
+        rows = self._rows_per_chunk(width, X.itemsize)
+        if X.shape[0] <= rows:
+            return self._chunk_outputs(self.features_.transform(X))
+        return np.concatenate([self._chunk_outputs(self.features_.transform(X[s:s + rows]))
+                               for s in range(0, X.shape[0], rows)])
+
+    def _chunk_outputs(self, Z) -> np.ndarray:
         st = self.student_
         if self.target_ == "proba":
             if hasattr(st, "predict_logits"):
@@ -360,8 +373,14 @@ class Distiller(RegressorMixin, BaseEstimator):
                 Zs = np.log(np.clip(np.asarray(st.predict_proba(Z)), 1e-300, None))
             return self.temperature * Zs
         if self.target_ == "logits" and _fit_accepts(st, "logits"):
-            return np.asarray(st.decision_function(Z))
+            out = np.asarray(st.decision_function(Z))
+            return np.column_stack([-0.5 * out, 0.5 * out]) if out.ndim == 1 else out
         return np.asarray(st.predict(Z))
+
+    def _require_classes(self, what: str) -> None:
+        check_is_fitted(self)
+        if self.target_ == "regression":
+            raise AttributeError(f"{what} is available for classifier teachers only.")
 
     def decision_function(self, X) -> np.ndarray:
         """The student's logits (classifier teachers).
@@ -376,13 +395,8 @@ class Distiller(RegressorMixin, BaseEstimator):
         logits : ndarray of shape (n_samples, n_classes)
             Student logits (defined up to a per-row constant).
         """
-        check_is_fitted(self)
         self._require_classes("decision_function")
-        return self._student_logits(self._features(X))
-
-    def _require_classes(self, what: str) -> None:
-        if self.target_ == "regression":
-            raise AttributeError(f"{what} is available for classifier teachers only.")
+        return self._outputs(X)
 
     def predict(self, X) -> np.ndarray:
         """The student's predictions (class labels for classifier teachers).
@@ -397,11 +411,10 @@ class Distiller(RegressorMixin, BaseEstimator):
         y_pred : ndarray
             Student outputs, or labels.
         """
-        check_is_fitted(self)
-        Z = self._features(X)
+        out = self._outputs(X)
         if self.target_ == "regression":
-            return self.student_.predict(Z)
-        return self.classes_[np.argmax(self._student_logits(Z), axis=1)]
+            return out
+        return self.classes_[np.argmax(out, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
         """The student's class probabilities (classifier teachers).
@@ -416,9 +429,8 @@ class Distiller(RegressorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
         self._require_classes("predict_proba")
-        return softmax(self._student_logits(self._features(X)))
+        return softmax(self._outputs(X))
 
     def score(self, X, y, sample_weight=None) -> float:
         """R² (regression) or accuracy (classification) of the student on ``(X, y)``.
@@ -461,9 +473,15 @@ class Distiller(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if self.teacher is None:
             raise ValueError("fidelity needs the teacher; set teacher= on this Distiller.")
+        X = validate_data(self, X, reset=False)
+        rows = self._rows_per_chunk(X.shape[1] * 64, X.itemsize)
         if self.target_ == "regression":
-            return r2_score(np.asarray(self.teacher.predict(X)), self.predict(X))
-        return float(np.mean(np.asarray(self.teacher.predict(X)) == self.predict(X)))
+            t_out = query_teacher(self.teacher, X, classification=False, chunk_rows=rows,
+                                  dtype=np.float64)
+            return r2_score(t_out, self.predict(X))
+        t_lab = np.concatenate([np.asarray(self.teacher.predict(X[s:s + rows]))
+                                for s in range(0, X.shape[0], rows)])
+        return float(np.mean(t_lab == self.predict(X)))
 
     def report(self, X, y=None, *, n_repeats: int = 3):
         """Measure the student against the teacher on ``X``.
