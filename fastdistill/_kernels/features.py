@@ -45,12 +45,21 @@ def responses(D, gamma, normalize, top):
         for j in range(k):
             row[j] = np.exp(-g * (row[j] - base))
         if 0 < top < k:
-            # Threshold = the top-th largest response (partial selection on a copy).
-            tmp = row.copy()
-            thr = np.partition(-tmp, top - 1)[top - 1]
+            # Threshold = the top-th largest response: keep the top largest
+            # values in a small sorted buffer (O(k * top), no sort of the row).
+            best = np.full(top, -1.0)
+            for j in range(k):
+                v = row[j]
+                if v > best[top - 1]:
+                    pos = top - 1
+                    while pos > 0 and best[pos - 1] < v:
+                        best[pos] = best[pos - 1]
+                        pos -= 1
+                    best[pos] = v
+            thr = best[top - 1]
             kept = 0
             for j in range(k):
-                if -row[j] <= thr and kept < top:
+                if row[j] >= thr and kept < top:
                     kept += 1
                 else:
                     row[j] = 0
