@@ -496,3 +496,34 @@ def test_report_regression(rng):
     text = str(rep)
     assert "fidelity R2" in text and "predict speed-up" in text
     assert json.loads(json.dumps(rep.to_dict()))["metrics"]["n_samples"] == 500
+
+
+def test_features_learn_from_every_unlabeled_row_under_a_cap(rng):
+    X = rng.uniform(-1, 1, size=(1500, 2))
+    teacher = _Teacher()
+    d = Distiller(teacher, Ridge(alpha=1e-3), KMeansFeatures(8, random_state=0),
+                  max_teacher_queries=100, random_state=0).fit(X)
+    assert sum(teacher.calls) == 100
+    assert d.features_.kmeans_.labels_.shape[0] == 1500
+
+
+def test_budget_curve(rng):
+    X = rng.uniform(-1, 1, size=(1500, 2))
+    Xt = rng.uniform(-1, 1, size=(300, 2))
+    base = Distiller(_Teacher(), Ridge(alpha=1e-3), KMeansFeatures(16, random_state=0),
+                     random_state=0)
+    curve = base.budget_curve(X, Xt, [40, 400])
+    assert not hasattr(base, "student_")  # the given distiller is not fitted
+    assert [(r["strategy"], r["queries"]) for r in curve.rows] == [
+        ("kmeans", 40), ("random", 40), ("kmeans", 400), ("random", 400)]
+    full = Distiller(_Teacher(), Ridge(alpha=1e-3), KMeansFeatures(16, random_state=0)).fit(X)
+    assert curve.uncapped == pytest.approx(full.fidelity(Xt))
+    for r in curve.rows:
+        assert -1.0 < r["fidelity"] <= 1.0
+    need = curve.queries_to_reach(0.95)
+    assert set(need) == {"kmeans", "random"}
+    rep = full.report(Xt, n_repeats=1, curve=curve)
+    assert "Fidelity against teacher queries" in str(rep)
+    assert json.loads(json.dumps(rep.to_dict()))["budget_curve"]["n_unlabeled"] == 1500
+    with pytest.raises(ValueError, match="strategies"):
+        base.budget_curve(X, Xt, [40], strategies=["best"])

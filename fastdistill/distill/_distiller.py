@@ -33,8 +33,9 @@ class Distiller(RegressorMixin, BaseEstimator):
     ``fit`` builds the transfer set (the unlabeled rows, optionally augmented
     or subsampled by ``transfer``, capped at ``max_teacher_queries``, plus any
     labeled rows), asks the teacher about every transfer row (in chunks),
-    learns the feature map on the transfer rows, and fits the student to
-    reproduce the teacher:
+    learns the feature map on every real row (unlabeled and labeled: it needs
+    no teacher, so a query cap does not starve it), and fits the student to
+    reproduce the teacher on the transfer rows:
 
     * **regression**: the student fits the teacher's outputs (squared error;
       closed form for linear students). On labeled rows the target is
@@ -275,9 +276,14 @@ class Distiller(RegressorMixin, BaseEstimator):
                 raise TypeError("teacher must have a predict method (a fitted model).")
 
             t0 = time.perf_counter()
-            R = self._transfer_rows(X, n_lab)
-            if XL is not None:
-                R = np.concatenate([R, XL])
+            R_unl = self._transfer_rows(X, n_lab)
+            R = R_unl if XL is None else np.concatenate([R_unl, XL])
+            # The feature map needs no teacher: it learns from every real row
+            # (all unlabeled rows, before augmentation or selection).
+            if R_unl is X:
+                F = R
+            else:
+                F = X if XL is None else np.concatenate([X, XL])
             t1 = time.perf_counter()
             self._say(f"querying the teacher on {R.shape[0]:,} rows")
             rows = self._rows_per_chunk(R.shape[1] * 64, R.itemsize)
@@ -308,7 +314,7 @@ class Distiller(RegressorMixin, BaseEstimator):
             self.features_ = None
             if self.features is not None:
                 self._say("fitting the feature map")
-                self.features_ = clone(self.features).fit(R)
+                self.features_ = clone(self.features).fit(F)
             t3 = time.perf_counter()
             self._say(f"fitting the student ({type(self.student).__name__})")
             self.student_ = clone(self.student)
@@ -483,7 +489,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                                 for s in range(0, X.shape[0], rows)])
         return float(np.mean(t_lab == self.predict(X)))
 
-    def report(self, X, y=None, *, n_repeats: int = 3):
+    def report(self, X, y=None, *, n_repeats: int = 3, curve=None):
         """Measure the student against the teacher on ``X``.
 
         Parameters
@@ -494,6 +500,9 @@ class Distiller(RegressorMixin, BaseEstimator):
             Their true targets (adds the teacher's and student's scores).
         n_repeats : int, default=3
             Timing repeats of each predict (the best is kept).
+        curve : BudgetCurve, optional
+            A fidelity-versus-teacher-queries curve (:meth:`budget_curve`) to
+            include.
 
         Returns
         -------
@@ -503,7 +512,35 @@ class Distiller(RegressorMixin, BaseEstimator):
         from ._report import build_report
 
         check_is_fitted(self)
-        return build_report(self, X, y, n_repeats=n_repeats)
+        return build_report(self, X, y, n_repeats=n_repeats, curve=curve)
+
+    def budget_curve(self, X_unlabeled, X_eval, sizes, *, strategies=("kmeans", "random")):
+        """Fidelity against the number of teacher queries, for each way of choosing them.
+
+        Refits clones of this distiller with each query budget (cluster
+        coverage or a random subset) and measures their fidelity on
+        ``X_eval``; this distiller is left as it is.
+
+        Parameters
+        ----------
+        X_unlabeled : array-like of shape (n_samples, n_features)
+            Unlabeled rows.
+        X_eval : array-like of shape (n_eval, n_features)
+            Held-out rows.
+        sizes : sequence of int
+            Query budgets.
+        strategies : sequence of {"kmeans", "random"}, default=("kmeans", "random")
+            How the queried rows are chosen.
+
+        Returns
+        -------
+        curve : BudgetCurve
+            Printable; ``queries_to_reach(0.95)`` gives the queries each
+            strategy needs for 95 % of the uncapped fidelity.
+        """
+        from ._report import budget_curve
+
+        return budget_curve(self, X_unlabeled, X_eval, sizes, strategies=strategies)
 
 
 def _fit_accepts(student, name: str) -> bool:

@@ -11,7 +11,7 @@ from .._metrics import accuracy_score, r2_score
 from .._table import format_table
 from ._targets import query_teacher, softmax
 
-__all__ = ["DistillReport", "build_report", "count_parameters"]
+__all__ = ["DistillReport", "BudgetCurve", "build_report", "budget_curve", "count_parameters"]
 
 #: Fitted attributes that hold a model's parameters (lists of arrays included).
 _PARAM_ATTRS = (
@@ -103,6 +103,8 @@ class DistillReport:
         "regression" or "classification".
     metrics : dict
         Name -> value (floats, ints or None).
+    curve : BudgetCurve, optional
+        Fidelity against the number of teacher queries.
 
     Attributes
     ----------
@@ -138,9 +140,10 @@ class DistillReport:
         "fit_student_s": "fit: student (s)",
     }
 
-    def __init__(self, task: str, metrics: dict):
+    def __init__(self, task: str, metrics: dict, curve: BudgetCurve | None = None):
         self.task = task
         self.metrics = dict(metrics)
+        self.curve = curve
 
     def __getitem__(self, key: str):
         return self.metrics[key]
@@ -158,7 +161,10 @@ class DistillReport:
                 return v.item()
             return v
 
-        return {"task": self.task, "metrics": {k: plain(v) for k, v in self.metrics.items()}}
+        out = {"task": self.task, "metrics": {k: plain(v) for k, v in self.metrics.items()}}
+        if self.curve is not None:
+            out["budget_curve"] = self.curve.to_dict()
+        return out
 
     def __str__(self) -> str:
         rows = []
@@ -166,13 +172,16 @@ class DistillReport:
             if value is None:
                 continue
             rows.append([self._LABELS.get(key, key), value])
-        return f"Distillation report ({self.task})\n" + format_table(["measure", "value"], rows)
+        text = f"Distillation report ({self.task})\n" + format_table(["measure", "value"], rows)
+        if self.curve is not None:
+            text += "\n\n" + str(self.curve)
+        return text
 
     def __repr__(self) -> str:
         return f"DistillReport(task={self.task!r}, metrics={self.metrics!r})"
 
 
-def build_report(distiller, X, y=None, *, n_repeats: int = 3) -> DistillReport:
+def build_report(distiller, X, y=None, *, n_repeats: int = 3, curve=None) -> DistillReport:
     """Measure a fitted :class:`Distiller` on held-out rows (see ``Distiller.report``).
 
     Parameters
@@ -185,6 +194,8 @@ def build_report(distiller, X, y=None, *, n_repeats: int = 3) -> DistillReport:
         True targets or labels.
     n_repeats : int, default=3
         Timing repeats (best kept).
+    curve : BudgetCurve, optional
+        Attached to the report.
 
     Returns
     -------
@@ -226,4 +237,123 @@ def build_report(distiller, X, y=None, *, n_repeats: int = 3) -> DistillReport:
     m["n_teacher_queries"] = distiller.n_transfer_
     for k, v in distiller.fit_time_.items():
         m[f"fit_{k}_s"] = v
-    return DistillReport("classification" if classification else "regression", m)
+    return DistillReport("classification" if classification else "regression", m, curve)
+
+
+class BudgetCurve:
+    """Fidelity against the number of teacher queries, per way of choosing them.
+
+    Built by :func:`budget_curve` (or :meth:`Distiller.budget_curve`).
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per fit: ``strategy``, ``queries`` (teacher queries made) and
+        ``fidelity``.
+    uncapped : float
+        Fidelity with every unlabeled row queried.
+    n_unlabeled : int
+        Number of unlabeled rows (the uncapped query count).
+
+    Examples
+    --------
+    >>> c = BudgetCurve([{"strategy": "kmeans", "queries": 100, "fidelity": 0.9},
+    ...                  {"strategy": "kmeans", "queries": 400, "fidelity": 0.97}], 0.98, 1000)
+    >>> c.queries_to_reach(0.95)
+    {'kmeans': 400}
+    """
+
+    def __init__(self, rows: list, uncapped: float, n_unlabeled: int):
+        self.rows = list(rows)
+        self.uncapped = float(uncapped)
+        self.n_unlabeled = int(n_unlabeled)
+
+    def queries_to_reach(self, fraction: float = 0.95) -> dict:
+        """Fewest queries at which each strategy reaches ``fraction`` of the uncapped fidelity.
+
+        Parameters
+        ----------
+        fraction : float, default=0.95
+            Target, relative to the uncapped fidelity.
+
+        Returns
+        -------
+        queries : dict
+            Strategy -> query count (None when no measured size reaches it).
+        """
+        out: dict = {}
+        for r in sorted(self.rows, key=lambda r: r["queries"]):
+            out.setdefault(r["strategy"], None)
+            if out[r["strategy"]] is None and r["fidelity"] >= fraction * self.uncapped:
+                out[r["strategy"]] = r["queries"]
+        return out
+
+    def to_dict(self) -> dict:
+        """Plain-Python copy (for JSON).
+
+        Returns
+        -------
+        curve : dict
+            Rows, the uncapped fidelity and the queries needed for 95 % of it.
+        """
+        return {"rows": [dict(r) for r in self.rows], "uncapped": self.uncapped,
+                "n_unlabeled": self.n_unlabeled, "queries_for_95pct": self.queries_to_reach()}
+
+    def __str__(self) -> str:
+        strategies = list(dict.fromkeys(r["strategy"] for r in self.rows))
+        sizes = sorted({r["queries"] for r in self.rows})
+        table = {(r["strategy"], r["queries"]): r["fidelity"] for r in self.rows}
+        body = [[q] + [table.get((s, q), "") for s in strategies] for q in sizes]
+        body.append([f"{self.n_unlabeled} (all)"] + [self.uncapped] * len(strategies))
+        need = self.queries_to_reach()
+        body.append(["queries for 95 % of uncapped"] + [need[s] for s in strategies])
+        return "Fidelity against teacher queries\n" + format_table(
+            ["teacher queries"] + [f"fidelity ({s})" for s in strategies], body)
+
+
+def budget_curve(distiller, X_unlabeled, X_eval, sizes, *,
+                 strategies=("kmeans", "random")) -> BudgetCurve:
+    """Refit a distiller under several teacher-query budgets and measure its fidelity.
+
+    Parameters
+    ----------
+    distiller : Distiller
+        Gives the teacher, student, features and seeds (it is cloned; it need
+        not be fitted).
+    X_unlabeled : array-like of shape (n_samples, n_features)
+        Unlabeled rows.
+    X_eval : array-like of shape (n_eval, n_features)
+        Held-out rows for the fidelity.
+    sizes : sequence of int
+        Query budgets.
+    strategies : sequence of {"kmeans", "random"}, default=("kmeans", "random")
+        "kmeans": cluster coverage (:class:`KMeansSelection`, what
+        ``max_teacher_queries`` does); "random": a uniform subset
+        (:class:`RandomSelection`).
+
+    Returns
+    -------
+    curve : BudgetCurve
+        Fidelity per (strategy, budget) and uncapped.
+    """
+    from .._base import clone
+    from ._transfer import RandomSelection
+
+    X_unlabeled = np.asarray(X_unlabeled)
+    full = clone(distiller).set_params(max_teacher_queries=None).fit(X_unlabeled)
+    rows = []
+    for size in sizes:
+        for strategy in strategies:
+            d = clone(distiller)
+            if strategy == "kmeans":
+                d.set_params(max_teacher_queries=int(size))
+            elif strategy == "random":
+                d.set_params(transfer=RandomSelection(int(size),
+                                                      random_state=distiller.random_state),
+                             max_teacher_queries=None)
+            else:
+                raise ValueError(f"strategies must be 'kmeans' or 'random', got {strategy!r}.")
+            d.fit(X_unlabeled)
+            rows.append({"strategy": strategy, "queries": d.n_transfer_,
+                         "fidelity": d.fidelity(X_eval)})
+    return BudgetCurve(rows, full.fidelity(X_eval), X_unlabeled.shape[0])
