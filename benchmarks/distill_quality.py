@@ -56,7 +56,8 @@ def _timed(fn):
 
 def friedman_table(say) -> None:
     (XL, yL), XU, (XT, yT) = friedman_split()
-    teacher, t = _timed(lambda: MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200, random_state=0).fit(XL, yL))
+    teacher, t = _timed(lambda: MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200,
+                                             random_state=0).fit(XL, yL))
     say(f"teacher MLP (64, 64): test R2 {r2_score(yT, teacher.predict(XT)):.4f}, "
         f"trained in {t:.1f} s")
     students = [
@@ -78,14 +79,15 @@ def friedman_table(say) -> None:
     ]
     rows = []
     for name, student, features in students:
-        d, t = _timed(lambda: Distiller(teacher, student, features).fit(XU, XL))
+        d, t = _timed(lambda s=student, f=features: Distiller(teacher, s, f).fit(XU, XL))
         rows.append([name, d.fidelity(XT), r2_score(yT, d.predict(XT)), t])
     say(format_table(["student", "fidelity R2", "test R2", "fit s"], rows))
 
 
 def semi_supervised_table(say) -> None:
     (XL, yL), XU, (XT, yT) = friedman_split(n_labeled=500, n_unlabeled=40_000)
-    teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=2000, random_state=0).fit(XL, yL)
+    teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=2000,
+                           random_state=0).fit(XL, yL)
     rows = [["teacher MLP (64, 64) on the 500 labels", r2_score(yT, teacher.predict(XT)), "-"]]
     for k in (64, 16, 4):
         d = Distiller(teacher, LocalLinearRegressor(k, random_state=0)).fit(XU, XL, yL)

@@ -265,8 +265,9 @@ def _copy_teacher_to_sklearn(teacher, X, y):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sk = MLPRegressor(hidden_layer_sizes=teacher.hidden_layer_sizes, activation=teacher.activation,
-                          max_iter=1, random_state=0).fit(X[:64], y[:64])
+        sk = MLPRegressor(hidden_layer_sizes=teacher.hidden_layer_sizes,
+                          activation=teacher.activation, max_iter=1,
+                          random_state=0).fit(X[:64], y[:64])
     sk.coefs_ = [np.array(c) for c in teacher.coefs_]
     sk.intercepts_ = [np.array(b) for b in teacher.intercepts_]
     return sk
@@ -333,7 +334,8 @@ def _student_data(shape):
     y = (y - y.mean()) / y.std()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        teacher = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=30, random_state=0).fit(X[:5000], y[:5000])
+        teacher = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=30,
+                               random_state=0).fit(X[:5000], y[:5000])
     student = Distiller(teacher, LocalLinearRegressor(n_regions, random_state=0)).fit(
         X[n:n + 20_000])
     return {"X": X[:n], "teacher": teacher, "student": student}

@@ -131,7 +131,8 @@ def quadratic_expand(Z, out):
 
 
 @jit(parallel=True)
-def local_predict(X, shift, centers, c_norms, mean, scale, Wt, B, gamma, hard, chunk_rows, out):
+def local_predict(X, shift, centers, c_norms, mean, scale, Wt, B, gamma, hard, chunk_rows,
+                  out):
     """Predictions of a gated local-linear model, fused (no design matrix).
 
     ``out[i] = sum_c g_c(x_i) (z_i . W_c + b_c) / sum_c g_c(x_i)`` with

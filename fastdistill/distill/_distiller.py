@@ -187,7 +187,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         return int(max(256, _CHUNK_BYTES // max(1, width * itemsize)))
 
     def _transfer_rows(self, X, n_labeled: int):
-        """The unlabeled transfer rows: augmented/selected by ``transfer``, capped."""
+        """Build the unlabeled transfer rows: augmented/selected by ``transfer``, capped."""
         self.transfer_ = None
         if self.transfer is not None:
             self.transfer_ = clone(self.transfer)
@@ -389,7 +389,7 @@ class Distiller(RegressorMixin, BaseEstimator):
             raise AttributeError(f"{what} is available for classifier teachers only.")
 
     def decision_function(self, X) -> np.ndarray:
-        """The student's logits (classifier teachers).
+        """Return the student's logits (classifier teachers).
 
         Parameters
         ----------
@@ -405,7 +405,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         return self._outputs(X)
 
     def predict(self, X) -> np.ndarray:
-        """The student's predictions (class labels for classifier teachers).
+        """Predict with the student (class labels for classifier teachers).
 
         Parameters
         ----------
@@ -423,7 +423,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         return self.classes_[np.argmax(out, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
-        """The student's class probabilities (classifier teachers).
+        """Return the student's class probabilities (classifier teachers).
 
         Parameters
         ----------

@@ -41,7 +41,7 @@ _CHUNK_BYTES = 32 << 20  # design-matrix chunk
 
 
 def _grid_shape(n_regions: int) -> tuple[int, int]:
-    """The most square ``m x n`` grid with ``m * n == n_regions``."""
+    """Return the most square ``m x n`` grid with ``m * n == n_regions``."""
     m = int(np.sqrt(n_regions))
     while n_regions % m:
         m -= 1
@@ -78,7 +78,8 @@ class _LocalLinearBase(BaseEstimator):
         from ._features import KMeansFeatures, SOMFeatures
 
         if self.partition == "kmeans":
-            gates = KMeansFeatures(self.n_regions, kind="soft", bandwidth_scale=self.bandwidth_scale,
+            gates = KMeansFeatures(self.n_regions, kind="soft",
+                                   bandwidth_scale=self.bandwidth_scale,
                                    max_iter=self.max_iter, random_state=self.random_state)
             self.partition_ = gates.fit(X, sample_weight=sw)
             self.n_iter_ = gates.kmeans_.n_iter_
@@ -158,7 +159,7 @@ class _LocalLinearBase(BaseEstimator):
         return out
 
     def _outputs_by_design(self, X) -> np.ndarray:
-        """Outputs through the design matrix (top-``max_active`` gates)."""
+        """Compute the outputs through the design matrix (top-``max_active`` gates)."""
         from .._threads import blas_region
 
         coef = self._coef.astype(X.dtype, copy=False)

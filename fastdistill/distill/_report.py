@@ -24,7 +24,7 @@ _SUB_ATTRS = ("student_", "features_", "kmeans_", "som_", "pca_", "partition_", 
 
 
 def count_parameters(model: Any) -> int:
-    """Number of learned numbers in a fitted model (shared arrays counted once).
+    """Count the learned numbers in a fitted model (shared arrays counted once).
 
     Counts the usual parameter attributes (``coef_``, ``coefs_``,
     ``cluster_centers_``, ``components_``, ...) of the model and of its fitted
