@@ -139,8 +139,9 @@ def local_predict(X, shift, centers, c_norms, mean, scale, Wt, B, gamma, hard, c
     ``z = (x - mean) / scale`` and gates ``g_c = exp(-gamma (d_c - d_min))``
     from the squared distances ``d_c`` to the centers (``hard``: only the
     nearest center). Gates below ``exp(-37)`` (1e-16 of the nearest one's)
-    are skipped: they change no sum at double precision. Per chunk of rows, two GEMMs (distances and the local
-    linear parts) and one loop for the gates and the blend.
+    are skipped: they change no sum at double precision. Per chunk of rows,
+    two GEMMs (distances and the local linear parts) and one loop for the
+    gates and the blend.
 
     Parameters
     ----------
