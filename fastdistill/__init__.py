@@ -39,6 +39,7 @@ _LAZY = {
     "DistillReport": "fastdistill.distill",
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
+    "load": "fastdistill._persist",
 }
 _SUBMODULES = {
     "linear_model", "cluster", "decomposition", "neural_network", "distill", "som", "exceptions",

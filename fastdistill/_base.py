@@ -227,6 +227,21 @@ class BaseEstimator:
             self.__dict__.update(saved)
             raise
 
+    def save(self, path) -> None:
+        """Save this estimator to one portable ``.npz`` file (no pickle).
+
+        Same as :func:`fastdistill._persist.save`; read it back with
+        :func:`fastdistill.load`.
+
+        Parameters
+        ----------
+        path : str, path-like or writable binary file
+            Where to write (exactly this name; ``.npz`` is the natural suffix).
+        """
+        from ._persist import _save
+
+        _save(self, path, stacklevel=3)
+
     def __sklearn_is_fitted__(self) -> bool:
         """Return whether ``fit`` has been called."""
         return any(
