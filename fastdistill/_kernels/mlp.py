@@ -21,6 +21,7 @@ identity, 1 logistic, 2 softmax; loss 0 squared error, 1 binary log-loss,
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from .._jit import jit
 from ._random import shuffle_inplace
@@ -320,12 +321,14 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, 
     return total, adam_t
 
 
-@jit
+@jit(parallel=True)
 def forward(X, params, sizes, w_off, b_off, hidden, output, chunk_rows):
-    """Network outputs for every row of X (chunks of ``chunk_rows`` rows).
+    """Network outputs for every row of X, chunks of ``chunk_rows`` rows in parallel.
 
-    ``output`` may be -1 for the raw pre-activation of the last layer
-    (logits).
+    Each chunk runs its own forward pass (GEMMs on one BLAS thread, with
+    activation buffers of its own); rows are independent, so the result does
+    not depend on the thread count. ``output`` may be -1 for the raw
+    pre-activation of the last layer (logits).
     """
     n = X.shape[0]
     d = X.shape[1]
@@ -333,11 +336,13 @@ def forward(X, params, sizes, w_off, b_off, hidden, output, chunk_rows):
     out = np.empty((n, n_out), dtype=params.dtype)
     rows = min(chunk_rows, max(n, 1))
     a_off = _act_offsets(sizes, rows)
-    acts = np.empty(a_off[-1], dtype=params.dtype)
     L = sizes.shape[0] - 1
     out_code = 0 if output < 0 else output
-    for start in range(0, n, rows):
+    n_chunks = (n + rows - 1) // rows
+    for ch in prange(n_chunks):
+        start = ch * rows
         m = min(rows, n - start)
+        acts = np.empty(a_off[-1], dtype=params.dtype)
         A0 = acts[0 : rows * d].reshape(rows, d)
         for i in range(m):
             for j in range(d):

@@ -12,7 +12,7 @@ from .._base import BaseEstimator, ClassifierMixin, RegressorMixin, available_if
 from .._kernels import mlp as K
 from .._kernels._random import seed_state
 from .._metrics import accuracy_score, r2_score
-from .._threads import blas_region
+from .._threads import blas_region, parallel_region
 from .._validation import (
     check_array,
     check_option,
@@ -29,6 +29,12 @@ __all__ = ["MLPRegressor", "MLPClassifier"]
 _ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 _OUT = {"identity": 0, "logistic": 1, "softmax": 2}
 _CHUNK = 4096
+
+
+def _predict_chunk(sizes) -> int:
+    """Rows per prediction chunk: activations of a chunk near 1 MB (32 to 4096 rows)."""
+    width = int(np.sum(sizes))
+    return int(np.clip((1 << 17) // max(1, width), 32, _CHUNK))
 
 
 class _BaseMLP(BaseEstimator):
@@ -168,9 +174,12 @@ class _BaseMLP(BaseEstimator):
     def _raw(self, X, output_code: int) -> np.ndarray:
         X = validate_data(self, X, reset=False)
         X = X.astype(self._params.dtype, copy=False)
-        with blas_region():
+        # Row chunks in parallel, BLAS single-threaded inside each (small
+        # GEMMs scale badly on BLAS threads, worst when other work competes).
+        rows = _predict_chunk(self._sizes)
+        with parallel_region(-(-X.shape[0] // rows)):
             return K.forward(X, self._params, self._sizes, self._w_off, self._b_off,
-                             _ACT[self.activation], output_code, _CHUNK)
+                             _ACT[self.activation], output_code, rows)
 
     def predict_logits(self, X) -> np.ndarray:
         """Pre-activation output of the last layer (logits), for logit matching.
