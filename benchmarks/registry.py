@@ -344,7 +344,7 @@ def _student_data(shape):
 register(Task(
     name="Student predict: local linear vs MLP (256, 256) teacher",
     family="distill",
-    shapes={"full": (100_000, 128), "smoke": (500, 4)},
+    shapes={"full": (100_000, 32), "smoke": (500, 4)},
     make_data=_student_data,
     ours=lambda d: d["student"].predict(d["X"]),
     baseline=lambda d: d["teacher"].predict(d["X"]),
