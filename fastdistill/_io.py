@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class DataFileError(ValueError):
 
 
 def _shown(text: str, limit: int = 40) -> str:
-    """A cell's text for a message, quoted and shortened."""
+    """Quote and shorten a cell's text for a message."""
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return repr(text)
@@ -272,8 +272,8 @@ def _csv_table(path, delimiter, target, labels, columns, ignore, target_optional
     t = None if target is None else _column_index(header, target, path, len(header))
     cols = _select(header, len(header), t, columns, ignore, path)
     names = [header[j] for j in cols]
-    X = np.concatenate([_to_float(cells[:, cols], lines, names, path)
-                        for cells, lines in blocks])
+    X = np.ascontiguousarray(np.concatenate([_to_float(cells[:, cols], lines, names, path)
+                                             for cells, lines in blocks]))
     y = None
     if t is not None:
         tname = header[t]
@@ -317,6 +317,11 @@ def _array_checks(A: np.ndarray, path: str, what: str) -> np.ndarray:
 
 
 def _load_npy(path: str):
+    magic = b"\x93NUMPY" if path.lower().endswith(".npy") else b"PK"
+    with open(path, "rb") as f:
+        if f.read(len(magic)) != magic:
+            raise DataFileError(f"{path} is not a readable {os.path.splitext(path)[1]} file "
+                                f"(not in NumPy's format).", path=path)
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -423,7 +428,7 @@ def read_table(
     target_optional: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
-    """Read a data file as a feature matrix and an optional target.
+    r"""Read a data file as a feature matrix and an optional target.
 
     Parameters
     ----------
@@ -474,12 +479,12 @@ def read_table(
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "train.csv")
     >>> with open(path, "w") as f:
-    ...     _ = f.write("a,b,y\\n1,2,0.5\\n3,4,1.5\\n")
+    ...     _ = f.write("a,b,y\n1,2,0.5\n3,4,1.5\n")
     >>> X, y, names = read_table(path, target="y")
     >>> X.tolist(), y.tolist(), names
     ([[1.0, 2.0], [3.0, 4.0]], [0.5, 1.5], ['a', 'b'])
     >>> with open(path, "w") as f:
-    ...     _ = f.write("a,b,y\\n1,2,0.5\\n3,x,1.5\\n")
+    ...     _ = f.write("a,b,y\n1,2,0.5\n3,x,1.5\n")
     >>> read_table(path, target="y")
     Traceback (most recent call last):
     ...
@@ -496,7 +501,7 @@ def read_table(
 
 
 def write_table(stream, columns: Sequence[np.ndarray], header: Sequence[str]) -> None:
-    """Write equal-length columns as CSV with a header row.
+    r"""Write equal-length columns as CSV with a header row.
 
     Floats are written in their shortest form that reads back to the same
     value (``float64`` and ``float32`` alike); labels are quoted when needed.
@@ -515,7 +520,7 @@ def write_table(stream, columns: Sequence[np.ndarray], header: Sequence[str]) ->
     >>> import io, numpy as np
     >>> out = io.StringIO()
     >>> write_table(out, [np.array([0.1, 2.0]), np.array(["a", "b,c"])], ["p", "label"])
-    >>> print(out.getvalue().replace("\\r", ""), end="")
+    >>> print(out.getvalue().replace("\r", ""), end="")
     p,label
     0.1,a
     2.0,"b,c"
@@ -523,4 +528,4 @@ def write_table(stream, columns: Sequence[np.ndarray], header: Sequence[str]) ->
     texts = [np.asarray(c).astype(str) for c in columns]
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(list(header))
-    writer.writerows(zip(*texts))
+    writer.writerows(zip(*texts, strict=True))

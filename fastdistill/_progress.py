@@ -30,7 +30,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 __all__ = ["Progress", "Step"]
 
@@ -154,7 +155,7 @@ class Step:
 
 
 class Progress:
-    """Announce the steps of a long job, with a live bar on terminals.
+    r"""Announce the steps of a long job, with a live bar on terminals.
 
     Parameters
     ----------
@@ -186,7 +187,7 @@ class Progress:
     ...     pass
     >>> with progress.step("fitting", total=10) as step:
     ...     step.update(10)
-    >>> print(out.getvalue().replace("\\r", ""), end="")  # doctest: +ELLIPSIS
+    >>> print(out.getvalue().replace("\r", ""), end="")  # doctest: +ELLIPSIS
     [1/2] reading ...
     [1/2] reading ... done (...)
     [2/2] fitting ...
@@ -220,7 +221,7 @@ class Progress:
 
     def step(self, name: str, *, total: int | None = None,
              poll: Callable[[], int] | None = None, unit: str = "") -> Step:
-        """A new step, to be used as a context manager.
+        """Create a step, to be used as a context manager.
 
         Parameters
         ----------

@@ -28,7 +28,8 @@ import os
 import re
 import sys
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -212,7 +213,7 @@ def make_features(spec: str, *, random_state=None):
 
 
 def infer_task(y: np.ndarray) -> str:
-    """The task of ``--task auto`` from the target values.
+    """Choose the task of ``--task auto`` from the target values.
 
     Classification when the target holds text labels, or integers only with
     at most :data:`MAX_AUTO_CLASSES` (20) distinct values; regression
@@ -248,7 +249,7 @@ def _mostly_numbers(y: np.ndarray) -> bool:
     """Whether at least 90% of the label strings are numbers (a typo, not labels)."""
     values, counts = np.unique(y, return_counts=True)
     numeric = 0
-    for v, c in zip(values, counts):
+    for v, c in zip(values, counts, strict=True):
         try:
             float(v)
         except ValueError:
@@ -502,7 +503,7 @@ def _print_report(report, where: str, as_json: bool, out, extra=None) -> None:
 
 
 def _model_columns(model, path: str):
-    """Expected feature columns, the training target and the task of a saved model."""
+    """Give the feature columns a saved model expects, and its training target."""
     info = getattr(model, _INFO, None) or {}
     n = getattr(model, "n_features_in_", None)
     if n is None:
