@@ -527,3 +527,16 @@ def test_budget_curve(rng):
     assert json.loads(json.dumps(rep.to_dict()))["budget_curve"]["n_unlabeled"] == 1500
     with pytest.raises(ValueError, match="strategies"):
         base.budget_curve(X, Xt, [40], strategies=["best"])
+
+
+def test_som_features_neighbourhood_activations(rng):
+    X = rng.normal(size=(300, 3))
+    fm = SOMFeatures(3, 4, kind="neighbourhood", sigma=1.5, random_state=0).fit(X)
+    Z = fm.transform(X)
+    bmu = fm.som_.predict(X)
+    coords = np.array([(r, c) for r in range(3) for c in range(4)], dtype=float)
+    g2 = ((coords[bmu][:, None, :] - coords[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(Z, np.exp(-g2 / (2 * 1.5**2)), rtol=1e-12)
+    assert np.all(Z[np.arange(300), bmu] == 1.0)
+    with pytest.raises(ValueError, match="sigma"):
+        SOMFeatures(2, 2, kind="neighbourhood", sigma=0.0).fit(X)

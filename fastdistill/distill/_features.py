@@ -62,8 +62,8 @@ def rbf_responses(sq_dist: np.ndarray, bandwidth: float, kind: str, top: int = 0
 class _PrototypeFeatures(TransformerMixin, BaseEstimator):
     """Shared transform of the prototype feature maps (k-means, SOM)."""
 
-    def _check_common(self) -> None:
-        check_option(self.kind, "kind", ["rbf", "soft"])
+    def _check_common(self, kinds=("rbf", "soft")) -> None:
+        check_option(self.kind, "kind", kinds)
         check_scalar(self.bandwidth_scale, "bandwidth_scale", numbers.Real, min_val=0.0,
                      include_min=False)
         if not isinstance(self.include_raw, (bool, np.bool_)):
@@ -199,7 +199,11 @@ class SOMFeatures(_PrototypeFeatures):
     one compiled pass per epoch); ``transform`` maps each row to the
     radial-basis responses ``exp(-||x - w_j||^2 / (2 s^2))`` of every node
     ``w_j`` (``kind="rbf"``) or to their normalised version (``"soft"``),
-    with ``s`` set from the data as for :class:`KMeansFeatures`. Unlike
+    with ``s`` set from the data as for :class:`KMeansFeatures`; or, with
+    ``kind="neighbourhood"``, to the map's own neighbourhood activations
+    around the row's best-matching unit ``b``: ``exp(-g(b, j)^2 / (2
+    sigma^2))`` for grid distance ``g`` (the SOM's grid, hexagonal or toroidal
+    included). Unlike
     k-means centroids, SOM nodes are ordered on a grid, so neighbouring
     features respond to neighbouring regions of the input space, and the
     map also covers the space between clusters.
@@ -208,10 +212,13 @@ class SOMFeatures(_PrototypeFeatures):
     ----------
     m, n : int, default=10
         Grid shape (``m * n`` features).
-    kind : {"rbf", "soft"}, default="rbf"
-        Raw responses or soft assignments.
+    kind : {"rbf", "soft", "neighbourhood"}, default="rbf"
+        Radial-basis responses, soft assignments, or grid-neighbourhood
+        activations around the best-matching unit.
     bandwidth_scale : float, default=2.0
-        Multiplies the data-driven bandwidth.
+        Multiplies the data-driven bandwidth ("rbf", "soft").
+    sigma : float, default=1.0
+        Width of the grid neighbourhood in node units ("neighbourhood").
     include_raw : bool, default=False
         Append the original features after the responses.
     n_epochs : int, default=20
@@ -239,12 +246,13 @@ class SOMFeatures(_PrototypeFeatures):
     (400, 20)
     """
 
-    def __init__(self, m=10, n=10, *, kind="rbf", bandwidth_scale=2.0, include_raw=False,
-                 n_epochs=20, mode="batch", random_state=None):
+    def __init__(self, m=10, n=10, *, kind="rbf", bandwidth_scale=2.0, sigma=1.0,
+                 include_raw=False, n_epochs=20, mode="batch", random_state=None):
         self.m = m
         self.n = n
         self.kind = kind
         self.bandwidth_scale = bandwidth_scale
+        self.sigma = sigma
         self.include_raw = include_raw
         self.n_epochs = n_epochs
         self.mode = mode
@@ -268,7 +276,8 @@ class SOMFeatures(_PrototypeFeatures):
         from ..som import SOM
 
         with self._transaction():
-            self._check_common()
+            self._check_common(["rbf", "soft", "neighbourhood"])
+            check_scalar(self.sigma, "sigma", numbers.Real, min_val=0.0, include_min=False)
             X = validate_data(self, X, reset=True)
             som = SOM(self.m, self.n, n_epochs=self.n_epochs, mode=self.mode,
                       random_state=self.random_state).fit(X)
@@ -277,7 +286,34 @@ class SOMFeatures(_PrototypeFeatures):
             labels = np.full(X.shape[0], -1, dtype=np.int32)
             inertia = som._assign(X, som._shift.astype(X.dtype), labels, False)[2]
             self._set_bandwidth(float(inertia), X.shape[0])
+            if self.kind == "neighbourhood":
+                from .._kernels.som import neighbourhood_matrix
+
+                coords, period_r, period_c = som._grid()
+                self.activations_ = neighbourhood_matrix(coords, float(self.sigma), 0,
+                                                         period_r, period_c)
         return self
+
+    def transform(self, X) -> np.ndarray:
+        """Node responses of every row (and the raw features if asked).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, m * n [+ n_features])
+            Features, in the dtype of ``X``.
+        """
+        if self.kind != "neighbourhood":
+            return super().transform(X)
+        X = validate_data(self, X, reset=False)
+        out = self.activations_.astype(X.dtype)[self.som_.predict(X)]
+        if self.include_raw:
+            out = np.hstack([out, X])
+        return out
 
     def _prototypes(self):
         return self.som_
