@@ -42,6 +42,7 @@ ESTIMATORS = [
     SOM(3, 3, mode="online", n_epochs=2, random_state=0),
     KMeansFeatures(3, random_state=0),
     SOMFeatures(2, 2, n_epochs=3, random_state=0),
+    SOMFeatures(2, 3, kind="neighbourhood", n_epochs=3, random_state=0),
     PCAFeatures(2),
     PCAFeatures(2, degree=2, include_raw=True),
     LocalLinearRegressor(3, random_state=0),
