@@ -147,16 +147,41 @@ def _counting(f, counter: list) -> Iterator[str]:
         yield line
 
 
-def _read_csv(path: str, delimiter: str, progress) -> tuple[list[str], list, list]:
-    """Header names and blocks of ``(cells, lines)`` of a CSV/TSV file."""
+def _check_header(header: list[str], path: str, line: int) -> None:
+    for j, name in enumerate(header):
+        if not name:
+            raise DataFileError(f"{path}, line {line}: column {j + 1} of the header "
+                                f"has no name.", path=path, line=line)
+        first = header.index(name)
+        if first != j:
+            raise DataFileError(
+                f"{path}, line {line}: column name {name!r} appears twice "
+                f"(columns {first + 1} and {j + 1}).", path=path, line=line, column=name)
+
+
+def _read_csv(path: str, delimiter: str, progress, on_header, on_block) -> None:
+    """Stream a CSV/TSV file: ``on_header(names)``, then ``on_block(cells, lines)``.
+
+    ``cells`` is an object array of the text cells of up to ``_BLOCK_ROWS``
+    rows and ``lines`` their 1-based line numbers, so only one block of text
+    is held at a time.
+    """
     total = max(1, os.path.getsize(path))
     counter = [0]
-    blocks = []
+    n_rows = 0
+    header = None
+
+    def flush(rows, lines):
+        cells = np.empty((len(rows), len(header)), dtype=object)
+        cells[...] = rows
+        on_block(cells, lines)
+        if progress is not None:
+            progress(min(counter[0], total), total)
+
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(_counting(f, counter), delimiter=delimiter,
                             skipinitialspace=True, strict=True)
         try:
-            header = None
             end = 0
             rows: list[list[str]] = []
             lines: list[int] = []
@@ -167,6 +192,8 @@ def _read_csv(path: str, delimiter: str, progress) -> tuple[list[str], list, lis
                 if header is None:
                     header = [c.strip() for c in row]
                     header_line = start
+                    _check_header(header, path, start)
+                    on_header(header)
                     continue
                 if len(row) != len(header):
                     raise DataFileError(
@@ -175,10 +202,9 @@ def _read_csv(path: str, delimiter: str, progress) -> tuple[list[str], list, lis
                 rows.append(row)
                 lines.append(start)
                 if len(rows) == _BLOCK_ROWS:
-                    blocks.append((np.array(rows, dtype=str), lines))
+                    n_rows += len(rows)
+                    flush(rows, lines)
                     rows, lines = [], []
-                    if progress is not None:
-                        progress(min(counter[0], total), total)
         except csv.Error as exc:
             raise DataFileError(f"{path}, line {reader.line_num}: malformed CSV ({exc}).",
                                 path=path, line=reader.line_num) from None
@@ -186,26 +212,16 @@ def _read_csv(path: str, delimiter: str, progress) -> tuple[list[str], list, lis
             raise DataFileError(
                 f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}).",
                 path=path) from None
-    if rows:
-        blocks.append((np.array(rows, dtype=str).reshape(len(rows), -1), lines))
-    if progress is not None:
-        progress(total, total)
     if header is None:
         raise DataFileError(f"{path} is empty; expected a header row of column names, "
                             f"then data rows.", path=path)
-    for j, name in enumerate(header):
-        if not name:
-            raise DataFileError(f"{path}, line {header_line}: column {j + 1} of the header "
-                                f"has no name.", path=path, line=header_line)
-        first = header.index(name)
-        if first != j:
-            raise DataFileError(
-                f"{path}, line {header_line}: column name {name!r} appears twice "
-                f"(columns {first + 1} and {j + 1}).", path=path, line=header_line,
-                column=name)
-    if not blocks:
+    if rows:
+        n_rows += len(rows)
+        flush(rows, lines)
+    if n_rows == 0:
         raise DataFileError(f"{path} has a header but no data rows.", path=path)
-    return header, blocks
+    if progress is not None:
+        progress(total, total)
 
 
 def _column_index(names: Sequence[str] | None, target, path: str, n_columns: int) -> int:
@@ -266,30 +282,42 @@ def _select(names: Sequence[str] | None, n_columns: int, t: int | None, columns,
 
 
 def _csv_table(path, delimiter, target, labels, columns, ignore, target_optional, progress):
-    header, blocks = _read_csv(path, delimiter, progress)
-    if target_optional and isinstance(target, str) and target not in header:
-        target = None
-    t = None if target is None else _column_index(header, target, path, len(header))
-    cols = _select(header, len(header), t, columns, ignore, path)
-    names = [header[j] for j in cols]
-    X = np.ascontiguousarray(np.concatenate([_to_float(cells[:, cols], lines, names, path)
-                                             for cells, lines in blocks]))
-    y = None
-    if t is not None:
-        tname = header[t]
+    plan: dict = {}
+    X_blocks: list[np.ndarray] = []
+    y_blocks: list[np.ndarray] = []
+
+    def on_header(header):
+        tgt = target
+        if target_optional and isinstance(tgt, str) and tgt not in header:
+            tgt = None
+        t = None if tgt is None else _column_index(header, tgt, path, len(header))
+        cols = _select(header, len(header), t, columns, ignore, path)
+        plan.update(t=t, cols=cols, names=[header[j] for j in cols],
+                    tname=None if t is None else header[t])
+
+    def on_block(cells, lines):
+        X_blocks.append(_to_float(cells[:, plan["cols"]], lines, plan["names"], path))
+        t = plan["t"]
+        if t is None:
+            return
         if labels:
-            y = np.concatenate([_labels(cells[:, t], lines, tname, path)
-                                for cells, lines in blocks])
+            y_blocks.append(_labels(cells[:, t].astype(str), lines, plan["tname"], path))
+        else:
+            y_blocks.append(_to_float(cells[:, [t]], lines, [plan["tname"]], path)[:, 0])
+
+    _read_csv(path, delimiter, progress, on_header, on_block)
+    X = np.ascontiguousarray(np.concatenate(X_blocks))
+    y = None
+    if plan["t"] is not None:
+        y = np.concatenate(y_blocks)
+        if labels:
             try:
                 numeric = y.astype(np.float64)
             except ValueError:
                 numeric = None
             if numeric is not None and np.isfinite(numeric).all():
                 y = numeric
-        else:
-            y = np.concatenate([_to_float(cells[:, [t]], lines, [tname], path)[:, 0]
-                                for cells, lines in blocks])
-    return X, y, names
+    return X, y, plan["names"]
 
 
 # ------------------------------------------------------------------- NumPy
@@ -382,8 +410,9 @@ def _array_table(path, kind, target, labels, columns, ignore, target_optional):
             isinstance(target, str) and target == "y" and (names is None or "y" not in names)):
         y_arr = None  # the target is a column of X
     t = None
-    if (target_optional and y_arr is None and names is not None and isinstance(target, str)
-            and target not in names):
+    if target_optional and y_arr is None and isinstance(target, str) and (
+            target not in names if names is not None
+            else not target.strip().lstrip("-").isdigit()):
         target = None
     if y_arr is None and target is not None:
         t = _column_index(names, target, path, A.shape[1])

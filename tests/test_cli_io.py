@@ -111,6 +111,11 @@ def test_target_optional(tmp_path):
     path = write(tmp_path, "t.csv", "a,b\n1,2\n")
     X, y, _ = read_table(path, target="y", target_optional=True)
     assert y is None and X.shape == (1, 2)
+    np.save(tmp_path / "a.npy", np.ones((2, 3)))
+    X, y, _ = read_table(str(tmp_path / "a.npy"), target="y", target_optional=True)
+    assert y is None and X.shape == (2, 3)
+    X, y, _ = read_table(str(tmp_path / "a.npy"), target="1", target_optional=True)
+    assert y.shape == (2,) and X.shape == (2, 2)
 
 
 # ---------------------------------------------------------------- CSV bad
