@@ -12,7 +12,8 @@ import numpy as np
 
 from .._jit import jit
 
-__all__ = ["next_uint64", "bounded", "shuffle_inplace", "seed_state"]
+__all__ = ["next_uint64", "next_double", "normal_pair", "bounded", "shuffle_inplace",
+           "seed_state"]
 
 _MULT = np.uint64(0x2545F4914F6CDD1D)
 
@@ -43,6 +44,22 @@ def next_uint64(state):
     x ^= x >> np.uint64(27)
     state[0] = x
     return x * _MULT
+
+
+@jit
+def next_double(state):
+    """Return a uniform double in [0, 1) (53 random bits)."""
+    return np.float64(next_uint64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def normal_pair(state):
+    """Two independent standard normal draws (Box-Muller on two uniforms)."""
+    u1 = 1.0 - next_double(state)  # in (0, 1]: the logarithm stays finite
+    u2 = next_double(state)
+    r = np.sqrt(-2.0 * np.log(u1))
+    t = 2.0 * np.pi * u2
+    return r * np.cos(t), r * np.sin(t)
 
 
 @jit

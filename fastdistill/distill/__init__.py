@@ -9,14 +9,19 @@ from ._distiller import Distiller
 from ._features import KMeansFeatures, PCAFeatures, SOMFeatures
 from ._local import LocalLinearClassifier, LocalLinearRegressor
 from ._report import DistillReport, count_parameters
+from ._transfer import MUNGE, GaussianClusters, KMeansSelection, RandomSelection
 
 __all__ = [
     "Distiller",
     "DistillReport",
+    "GaussianClusters",
     "KMeansFeatures",
+    "KMeansSelection",
     "LocalLinearClassifier",
     "LocalLinearRegressor",
+    "MUNGE",
     "PCAFeatures",
+    "RandomSelection",
     "SOMFeatures",
     "count_parameters",
 ]
