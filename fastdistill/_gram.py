@@ -176,8 +176,9 @@ def solve_min_norm_gram(stats: GramStats, alpha=0.0, tol=None,
     ill-conditioned, where the rows are no longer available for the QR path.
     Singular values (square roots of the eigenvalues) below ``tol`` times the
     largest are treated as zero, for targets whose ``alpha`` is 0. The
-    default ``tol`` is ``sqrt(eps)``: eigenvalues of the Gram matrix are only
-    accurate to ``eps * lambda_max``, so smaller singular values are noise.
+    default ``tol`` is ``sqrt(eps)``, and the cut-off is never below
+    ``sqrt(10 d eps)``: eigenvalues of the Gram matrix are only accurate to a
+    few ``d * eps * lambda_max``, so smaller singular values are noise.
     ``cols`` selects the targets (default: all).
 
     Returns
@@ -194,8 +195,13 @@ def solve_min_norm_gram(stats: GramStats, alpha=0.0, tol=None,
         evals, evecs = np.linalg.eigh(Gxx)
     evals = np.clip(evals[::-1], 0.0, None)
     evecs = evecs[:, ::-1]
+    eps = np.finfo(np.float64).eps
     if tol is None:
-        tol = np.sqrt(np.finfo(np.float64).eps)
+        tol = np.sqrt(eps)
+    # Eigenvalues of the Gram matrix carry an absolute error of a few
+    # d * eps * lambda_max, i.e. singular values below sqrt(10 d eps) * s_max
+    # are rounding noise whatever tol asks: never keep those.
+    tol = max(float(tol), float(np.sqrt(10.0 * max(1, Gxx.shape[0]) * eps)))
     sv = np.sqrt(evals)
     keep = sv > tol * sv[0] if sv.size else np.zeros(0, dtype=bool)
     proj = evecs.T @ Gxy
