@@ -540,3 +540,30 @@ def test_som_features_neighbourhood_activations(rng):
     assert np.all(Z[np.arange(300), bmu] == 1.0)
     with pytest.raises(ValueError, match="sigma"):
         SOMFeatures(2, 2, kind="neighbourhood", sigma=0.0).fit(X)
+
+
+def test_selected_rows_weigh_their_cluster(rng):
+    from fastdistill.distill import KMeansSelection
+
+    X = rng.uniform(-1, 1, size=(800, 2))
+    d = Distiller(_Teacher(), LinearRegression(), max_teacher_queries=50, random_state=3).fit(X)
+    sel = KMeansSelection(50, random_state=3)
+    R = sel.sample(X)
+    w = sel.weights_ / sel.weights_.mean()
+    ref = LinearRegression().fit(R, _f(R), sample_weight=w)
+    np.testing.assert_allclose(d.student_.coef_, ref.coef_, rtol=1e-10)
+    assert not np.allclose(ref.coef_, LinearRegression().fit(R, _f(R)).coef_, rtol=1e-6)
+    # A student without sample_weight is fitted unweighted.
+    Distiller(_Teacher(), _NoWeightStudent(), max_teacher_queries=50, random_state=3).fit(X)
+
+
+class _NoWeightStudent:
+    def get_params(self, deep=True):
+        return {}
+
+    def fit(self, X, y):
+        self.n_ = X.shape[0]
+        return self
+
+    def predict(self, X):
+        return np.zeros(X.shape[0])

@@ -8,10 +8,11 @@ Examples
 from ._distiller import Distiller
 from ._features import KMeansFeatures, PCAFeatures, SOMFeatures
 from ._local import LocalLinearClassifier, LocalLinearRegressor
-from ._report import DistillReport, count_parameters
+from ._report import BudgetCurve, DistillReport, count_parameters
 from ._transfer import MUNGE, GaussianClusters, KMeansSelection, RandomSelection
 
 __all__ = [
+    "BudgetCurve",
     "Distiller",
     "DistillReport",
     "GaussianClusters",

@@ -89,7 +89,11 @@ class Distiller(RegressorMixin, BaseEstimator):
     max_teacher_queries : int or None, default=None
         Cap on the rows the teacher labels. When the transfer set is larger,
         a diverse subset is chosen by k-means cluster coverage
-        (:class:`KMeansSelection`); labeled rows always count.
+        (:class:`KMeansSelection`); labeled rows always count. Each chosen
+        row stands for its cluster: the student is fitted with it weighted by
+        the cluster's size (scaled to a mean of one), when the student's
+        ``fit`` takes ``sample_weight``; the same holds for a ``transfer``
+        selection that sets ``weights_``.
     chunk_size : int or None, default=None
         Rows per teacher call and per streamed feature chunk (``None``: sized
         to keep each chunk near 16 MB).
@@ -187,11 +191,19 @@ class Distiller(RegressorMixin, BaseEstimator):
         return int(max(256, _CHUNK_BYTES // max(1, width * itemsize)))
 
     def _transfer_rows(self, X, n_labeled: int):
-        """Build the unlabeled transfer rows: augmented/selected by ``transfer``, capped."""
+        """Build the unlabeled transfer rows: augmented/selected by ``transfer``, capped.
+
+        Returns the rows and their weights (None for unit weights): a row
+        chosen by a selection (``KMeansSelection``, the query cap) stands for
+        the rows of its cluster, so it weighs the cluster's size, scaled to a
+        mean of one (a labeled row weighs one).
+        """
         self.transfer_ = None
+        weights = None
         if self.transfer is not None:
             self.transfer_ = clone(self.transfer)
             X = check_array(self.transfer_.sample(X), name="transfer rows", dtype=X.dtype)
+            weights = getattr(self.transfer_, "weights_", None)
         cap = self.max_teacher_queries
         if cap is not None and X.shape[0] + n_labeled > cap:
             budget = cap - n_labeled
@@ -202,8 +214,13 @@ class Distiller(RegressorMixin, BaseEstimator):
                 )
             from ._transfer import KMeansSelection
 
-            X = KMeansSelection(budget, random_state=self.random_state).sample(X)
-        return X
+            selection = KMeansSelection(budget, random_state=self.random_state)
+            X = selection.sample(X)
+            weights = selection.weights_
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            weights = weights / weights.mean()
+        return X, weights
 
     def _resolve_target(self, classification: bool) -> str:
         if not classification:
@@ -276,8 +293,10 @@ class Distiller(RegressorMixin, BaseEstimator):
                 raise TypeError("teacher must have a predict method (a fitted model).")
 
             t0 = time.perf_counter()
-            R_unl = self._transfer_rows(X, n_lab)
+            R_unl, W = self._transfer_rows(X, n_lab)
             R = R_unl if XL is None else np.concatenate([R_unl, XL])
+            if W is not None and XL is not None:
+                W = np.concatenate([W, np.ones(n_lab)])
             # The feature map needs no teacher: it learns from every real row
             # (all unlabeled rows, before augmentation or selection).
             if R_unl is X:
@@ -318,39 +337,42 @@ class Distiller(RegressorMixin, BaseEstimator):
             t3 = time.perf_counter()
             self._say(f"fitting the student ({type(self.student).__name__})")
             self.student_ = clone(self.student)
-            self.streamed_ = self._fit_student(R, T)
+            self.streamed_ = self._fit_student(R, T, W)
             t4 = time.perf_counter()
             self.n_transfer_ = R.shape[0]
             self.fit_time_ = {"transfer": t1 - t0, "teacher": t2 - t1, "features": t3 - t2,
                               "student": t4 - t3}
         return self
 
-    def _fit_student(self, R, T) -> bool:
+    def _fit_student(self, R, T, W) -> bool:
         """Fit ``student_`` on the features of ``R``; stream when they are too large."""
         st = self.student_
+        if W is not None and not _fit_accepts(st, "sample_weight"):
+            W = None  # documented: a student without sample_weight sees unit weights
         if self.features_ is None:
-            self._student_fit(st, R, T)
+            self._student_fit(st, R, T, W)
             return False
         head = self.features_.transform(R[:1])
         width = head.shape[1]
         big = R.shape[0] * width * head.itemsize > _STREAM_BYTES
         if not (big or self.chunk_size is not None) or not hasattr(st, "_accumulate"):
-            self._student_fit(st, self.features_.transform(R), T)
+            self._student_fit(st, self.features_.transform(R), T, W)
             return False
         rows = self._rows_per_chunk(width, head.itemsize)
         for start in range(0, R.shape[0], rows):
             sl = slice(start, start + rows)
-            st._accumulate(self.features_.transform(R[sl]), T[sl])
+            st._accumulate(self.features_.transform(R[sl]), T[sl], None if W is None else W[sl])
         st._solve_accumulated()
         return True
 
-    def _student_fit(self, st, Z, T) -> None:
+    def _student_fit(self, st, Z, T, W) -> None:
+        kw = {} if W is None else {"sample_weight": W}
         if self.target_ == "proba":
-            st.fit(Z, T, soft_targets=True)
+            st.fit(Z, T, soft_targets=True, **kw)
         elif self.target_ == "logits" and _fit_accepts(st, "logits"):
-            st.fit(Z, self.classes_, logits=T)  # a classifier student fitted on logits
+            st.fit(Z, self.classes_, logits=T, **kw)  # a classifier student fitted on logits
         else:
-            st.fit(Z, T)
+            st.fit(Z, T, **kw)
 
     # -------------------------------------------------------------- predict
     def _outputs(self, X) -> np.ndarray:
