@@ -10,9 +10,11 @@ Prints one table per goal:
    500 labels alone.
 3. Digits (scikit-learn's bundled set, 3 splits): agreement of a linear
    student on the teacher's logits with an MLP teacher on held-out digits.
-4. Feature maps at an equal number of features (128): k-means and SOM
+4. Feature maps at an equal number of features (64 and 128): k-means and SOM
    features against random Fourier features and a Nystroem map (scikit-learn's
    ``RBFSampler``/``Nystroem``), all with the same ridge student.
+5. Budgeted teacher: ``Distiller.budget_curve``, cluster coverage against
+   random subsets.
 
 Run: ``python benchmarks/distill_quality.py`` (about a minute on 2 cores).
 The same goals, on smaller data, are tests in ``tests/test_distill_quality.py``.
@@ -185,6 +187,16 @@ def feature_maps_table(say) -> None:
                      rows))
 
 
+def budget_table(say) -> None:
+    (XL, yL), XU, (XT, _) = friedman_split()
+    teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200,
+                           random_state=0).fit(XL, yL)
+    d = Distiller(teacher, Ridge(alpha=1e-3), KMeansFeatures(128, random_state=0),
+                  random_state=0)
+    curve = d.budget_curve(XU, XT, [250, 300, 350, 400, 500, 1000, 2000])
+    say(curve)
+
+
 def main() -> int:
     warnings.simplefilter("ignore")
     say = lambda *a: print(*a, flush=True)  # noqa: E731
@@ -193,7 +205,9 @@ def main() -> int:
                        semi_supervised_table),
                       ("3. Digits: linear student on teacher logits", digits_table),
                       ("4. Feature maps at 128 features, same ridge student",
-                       feature_maps_table)]:
+                       feature_maps_table),
+                      ("5. Budgeted teacher: fidelity against teacher queries (one seed; "
+                       "benchmarks/budget_curve.py averages seeds)", budget_table)]:
         say(f"\n== {title}")
         fn(say)
     return 0
