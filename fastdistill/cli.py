@@ -39,6 +39,7 @@ __all__ = [
     "make_teacher",
     "make_student",
     "make_features",
+    "make_transfer",
     "infer_task",
 ]
 
@@ -212,6 +213,49 @@ def make_features(spec: str, *, random_state=None):
     raise _spec_error("--features", spec, "choose none, kmeans:K, pca:K or som:MxN")
 
 
+def make_transfer(spec: str, *, random_state=None):
+    """Build the transfer-set builder of a ``--transfer`` spec.
+
+    Parameters
+    ----------
+    spec : str
+        ``none``, ``munge[:N]`` (:class:`~fastdistill.distill.MUNGE`, ``N``
+        synthetic rows, default as many as the unlabeled rows) or
+        ``gaussian[:N]`` (:class:`~fastdistill.distill.GaussianClusters`).
+        The unlabeled rows are always kept beside the synthetic ones.
+    random_state : int or None
+        Seed.
+
+    Returns
+    -------
+    transfer : transfer-set builder or None
+        ``None`` for ``none``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or malformed spec.
+
+    Examples
+    --------
+    >>> make_transfer("munge:5000", random_state=0)
+    MUNGE(n_samples=5000, random_state=0)
+    >>> make_transfer("none") is None
+    True
+    """
+    name, arg = _split_spec(spec)
+    if name == "none" and arg is None:
+        return None
+    if name in ("munge", "gaussian"):
+        example = f"{name}:10000"
+        n = None if not arg else _positive_int(arg, "--transfer", spec, example)
+        from .distill import MUNGE, GaussianClusters
+
+        cls = MUNGE if name == "munge" else GaussianClusters
+        return cls(n_samples=n, random_state=random_state)
+    raise _spec_error("--transfer", spec, "choose none, munge[:N] or gaussian[:N]")
+
+
 def infer_task(y: np.ndarray) -> str:
     """Choose the task of ``--task auto`` from the target values.
 
@@ -333,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--features", default="none", metavar="SPEC",
                    help="feature map of the student: none, kmeans:K, pca:K or som:MxN "
                         "(default: none)")
+    d.add_argument("--transfer", default="none", metavar="SPEC",
+                   help="synthetic transfer rows beside the unlabeled ones: none, munge[:N] "
+                        "or gaussian[:N] (default: none)")
     d.add_argument("--alpha", type=float, default=None,
                    help="weight of the true labels on the training rows when unlabeled "
                         "rows are given (default: the Distiller's)")
@@ -415,6 +462,7 @@ def _cmd_distill(args, progress, out) -> int:
     seed = args.seed
     student = make_student(args.student, random_state=seed)
     features = make_features(args.features, random_state=seed)
+    transfer = make_transfer(args.transfer, random_state=seed)
     saved_teacher = args.teacher.lower().endswith(".npz")
     if not saved_teacher:
         make_teacher(args.teacher, "regression")  # check the spec before any work
@@ -450,7 +498,7 @@ def _cmd_distill(args, progress, out) -> int:
         kwargs["alpha"] = args.alpha
     if args.max_teacher_queries is not None:
         kwargs["max_teacher_queries"] = args.max_teacher_queries
-    distiller = Distiller(teacher, student, features, **kwargs)
+    distiller = Distiller(teacher, student, features, transfer, **kwargs)
     with progress.step(f"distilling into {args.student}"
                        + (f" with {args.features} features" if features is not None else "")):
         if unlabeled:

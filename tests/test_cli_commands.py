@@ -119,6 +119,18 @@ def test_distill_with_unlabeled_rows_queries_the_teacher_on_both(data, reg_model
     assert model.features_.n_clusters == 8
 
 
+@pytest.mark.parametrize("spec, cls", [("munge:300", "MUNGE"), ("gaussian:300", "GaussianClusters")])
+def test_distill_with_synthetic_transfer_rows(data, capsys, tmp_path, spec, cls):
+    path = str(tmp_path / "m.npz")
+    status, _, _ = run(["distill", "--train", data["reg"], "--target", "y", "--unlabeled",
+                        data["more"], *TEACHER, "--transfer", spec, "--out", path], capsys)
+    assert status == 0
+    model = fastdistill.load(path)
+    assert type(model.transfer_).__name__ == cls
+    # 200 unlabeled rows kept, 300 synthetic ones added, plus the 160 labeled rows
+    assert model.n_transfer_ == 200 + 300 + 160
+
+
 def test_distill_json_report_with_test_file(data, capsys):
     status, out, _ = run(["distill", "--train", data["reg"], "--target", "y", *TEACHER,
                           "--test", data["reg"], "--json", "--progress", "never"], capsys)
@@ -321,6 +333,8 @@ def test_distill_bad_train_file(kind, capsys, tmp_path):
     (["--features", "kmeans"], "give the number of features"),
     (["--features", "pca:-2"], "bad --features 'pca:-2'"),
     (["--max-iter", "0"], "--max-iter must be a positive integer"),
+    (["--transfer", "smote"], "choose none, munge[:N] or gaussian[:N]"),
+    (["--transfer", "munge:0"], "bad --transfer 'munge:0'"),
     (["--out", "/nonexistent-dir-xyz/m.npz"], "folder /nonexistent-dir-xyz does not exist"),
 ])
 def test_distill_bad_options(data, capsys, option, fragment):
