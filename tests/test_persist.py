@@ -22,10 +22,12 @@ import pytest
 
 import fastdistill
 from fastdistill import (
+    MUNGE,
     PCA,
     SOM,
     Distiller,
     KMeans,
+    KMeansSelection,
     KMeansFeatures,
     LinearRegression,
     LocalLinearClassifier,
@@ -170,6 +172,15 @@ CASES = {
     "Distiller-regression": (
         lambda: Distiller(MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=1),
                           Ridge(alpha=1e-2), KMeansFeatures(4, random_state=0)),
+        lambda est, X, y: (est.teacher.fit(X, y), est.fit(X))[1],
+        ["predict"], None),
+    "KMeansSelection": (lambda: KMeansSelection(6, random_state=0),
+                        lambda est, X, y: (est.sample(X), est)[1], ["sample"], None),
+    "Distiller-munge-capped": (
+        lambda: Distiller(MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=1),
+                          LocalLinearRegressor(3, random_state=0),
+                          transfer=MUNGE(30, random_state=0), max_teacher_queries=40,
+                          random_state=0),
         lambda est, X, y: (est.teacher.fit(X, y), est.fit(X))[1],
         ["predict"], None),
     "Distiller-classifier": (
@@ -351,6 +362,9 @@ def test_unfitted_roundtrip_keeps_params(case, tmp_path):
     assert repr(loaded) == repr(est)
     method = CASES[case][2][0]
     X, _ = _data(np.float64)
+    if method == "sample":  # transfer-set builders need no fit: same rows as the original
+        _assert_outputs_equal(_outputs(est, [method], X), _outputs(loaded, [method], X))
+        return
     with pytest.raises((NotFittedError, AttributeError)):
         _outputs(loaded, [method], X)
 
