@@ -61,6 +61,8 @@ def clone(estimator: Any) -> Any:
         return type(estimator)(clone(e) for e in estimator)
     if not hasattr(estimator, "get_params") or isinstance(estimator, type):
         return copy.deepcopy(estimator)
+    if hasattr(estimator, "__sklearn_clone__"):  # an estimator that clones itself
+        return estimator.__sklearn_clone__()
     params = estimator.get_params(deep=False)
     return type(estimator)(**{k: clone(v) for k, v in params.items()})
 

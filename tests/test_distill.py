@@ -567,3 +567,26 @@ class _NoWeightStudent:
 
     def predict(self, X):
         return np.zeros(X.shape[0])
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_clone_keeps_the_fitted_teacher(rng):
+    from fastdistill import MLPRegressor
+    from fastdistill._base import clone
+
+    X = rng.uniform(-1, 1, size=(300, 2))
+    teacher = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, _f(X))
+    d = Distiller(teacher, Ridge(), KMeansFeatures(4, random_state=0))
+    for c in [clone(d)] + ([pytest.importorskip("sklearn.base").clone(d)]):
+        assert c.teacher is teacher and c.student is not d.student
+        c.fit(X)  # the teacher is still fitted
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    scores = model_selection.cross_val_score(
+        Distiller(teacher, Ridge()), X, _f(X), cv=3)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    # fit(X, y): every row labeled; the targets blend teacher and labels with alpha.
+    d = Distiller(teacher, LinearRegression(), alpha=0.5).fit(X, _f(X))
+    T = 0.5 * teacher.predict(X) + 0.5 * _f(X)
+    np.testing.assert_allclose(d.student_.coef_, LinearRegression().fit(X, T).coef_,
+                               rtol=1e-10)
+    assert d.n_transfer_ == 300

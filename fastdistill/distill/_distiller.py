@@ -159,6 +159,16 @@ class Distiller(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.target_tags.multi_output = True
 
+    def __sklearn_clone__(self):
+        """Clone every parameter except the teacher, which stays the same fitted model.
+
+        The teacher is a given, already fitted model (never fitted here), so
+        ``clone`` - and with it ``GridSearchCV`` and ``cross_val_score`` -
+        must not replace it by an unfitted copy.
+        """
+        params = self.get_params(deep=False)
+        return type(self)(**{k: (v if k == "teacher" else clone(v)) for k, v in params.items()})
+
     # ------------------------------------------------------------------ fit
     def _check_params(self, alpha) -> None:
         if self.teacher is None:
@@ -250,12 +260,17 @@ class Distiller(RegressorMixin, BaseEstimator):
     def fit(self, X_unlabeled, X_labeled=None, y_labeled=None, *, alpha=None):
         """Query the teacher on the transfer set and fit the student to it.
 
+        ``fit(X, y)`` with a 1-D ``y`` (scikit-learn's convention, as used by
+        ``cross_val_score`` and ``GridSearchCV``) means every row of ``X`` is
+        labeled by ``y``.
+
         Parameters
         ----------
         X_unlabeled : array-like of shape (n_samples, n_features)
             Unlabeled rows (the transfer set, before ``transfer`` and the cap).
         X_labeled : array-like of shape (n_labeled, n_features), optional
-            Labeled rows, always in the transfer set.
+            Labeled rows, always in the transfer set (or, 1-D, the labels of
+            ``X_unlabeled``: see above).
         y_labeled : array-like of shape (n_labeled,) or (n_labeled, n_outputs), optional
             Their labels, mixed into the targets with weight ``alpha``.
         alpha : float, optional
@@ -266,11 +281,16 @@ class Distiller(RegressorMixin, BaseEstimator):
         self : object
             The fitted distiller.
         """
+        # scikit-learn's fit(X, y) (cross_val_score, GridSearchCV): every row
+        # of X is labeled by the 1-D y.
+        sk_style = X_labeled is not None and y_labeled is None and np.ndim(X_labeled) == 1
+        if sk_style:
+            y_labeled, X_labeled = X_labeled, None
         with self._transaction():
             self._alpha = float(self.alpha if alpha is None else alpha)
             self._check_params(self._alpha)
             X = validate_data(self, X_unlabeled, reset=True)
-            XL = None
+            XL = X if sk_style else None
             if X_labeled is not None:
                 XL = check_array(X_labeled, name="X_labeled", dtype=X.dtype)
                 if XL.shape[1] != X.shape[1]:
@@ -293,16 +313,22 @@ class Distiller(RegressorMixin, BaseEstimator):
                 raise TypeError("teacher must have a predict method (a fitted model).")
 
             t0 = time.perf_counter()
-            R_unl, W = self._transfer_rows(X, n_lab)
-            R = R_unl if XL is None else np.concatenate([R_unl, XL])
+            if sk_style and self.transfer is None:
+                R_unl, W = X[:0], None  # every row is already a labeled transfer row
+            else:
+                R_unl, W = self._transfer_rows(X, n_lab)
+            if XL is None or R_unl.shape[0] == 0:
+                R = XL if XL is not None else R_unl
+            else:
+                R = np.concatenate([R_unl, XL])
             if W is not None and XL is not None:
                 W = np.concatenate([W, np.ones(n_lab)])
             # The feature map needs no teacher: it learns from every real row
             # (all unlabeled rows, before augmentation or selection).
-            if R_unl is X:
+            if R_unl is X or R is X:
                 F = R
             else:
-                F = X if XL is None else np.concatenate([X, XL])
+                F = X if XL is None or XL is X else np.concatenate([X, XL])
             t1 = time.perf_counter()
             self._say(f"querying the teacher on {R.shape[0]:,} rows")
             rows = self._rows_per_chunk(R.shape[1] * 64, R.itemsize)
