@@ -91,9 +91,10 @@ class Distiller(RegressorMixin, BaseEstimator):
         a diverse subset is chosen by k-means cluster coverage
         (:class:`KMeansSelection`); labeled rows always count. Each chosen
         row stands for its cluster: the student is fitted with it weighted by
-        the cluster's size (scaled to a mean of one), when the student's
-        ``fit`` takes ``sample_weight``; the same holds for a ``transfer``
-        selection that sets ``weights_``.
+        the cluster's size (so the weighted rows stand for all unlabeled
+        rows, and the student's penalty keeps its strength), when the
+        student's ``fit`` takes ``sample_weight``; the same holds for a
+        ``transfer`` selection that sets ``weights_``.
     chunk_size : int or None, default=None
         Rows per teacher call and per streamed feature chunk (``None``: sized
         to keep each chunk near 16 MB).
@@ -205,8 +206,10 @@ class Distiller(RegressorMixin, BaseEstimator):
 
         Returns the rows and their weights (None for unit weights): a row
         chosen by a selection (``KMeansSelection``, the query cap) stands for
-        the rows of its cluster, so it weighs the cluster's size, scaled to a
-        mean of one (a labeled row weighs one).
+        the rows of its cluster, so it weighs the cluster's size. The weighted
+        rows then sum to the objective over every unlabeled row (a coreset),
+        ridge penalty included, so a cap does not silently strengthen the
+        student's regularisation; a labeled row weighs one, as uncapped.
         """
         self.transfer_ = None
         weights = None
@@ -229,7 +232,6 @@ class Distiller(RegressorMixin, BaseEstimator):
             weights = selection.weights_
         if weights is not None:
             weights = np.asarray(weights, dtype=np.float64)
-            weights = weights / weights.mean()
         return X, weights
 
     def _resolve_target(self, classification: bool) -> str:
