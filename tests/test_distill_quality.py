@@ -80,3 +80,15 @@ def test_same_seed_same_student(friedman):
     a = Distiller(teacher, LocalLinearRegressor(16, random_state=0)).fit(XU[:5000])
     b = Distiller(teacher, LocalLinearRegressor(16, random_state=0)).fit(XU[:5000])
     np.testing.assert_array_equal(a.predict(XT), b.predict(XT))
+
+
+def test_cluster_coverage_needs_fewer_teacher_queries_than_random(friedman):
+    teacher, _, XU, (XT, _) = friedman
+    d = Distiller(teacher, Ridge(alpha=1e-3), KMeansFeatures(128, random_state=0),
+                  random_state=0)
+    curve = d.budget_curve(XU, XT, [200, 300, 450])
+    need = curve.queries_to_reach(0.95)
+    assert need["kmeans"] is not None
+    assert need["random"] is None or need["kmeans"] < need["random"], str(curve)
+    fid = {(r["strategy"], r["queries"]): r["fidelity"] for r in curve.rows}
+    assert all(fid["kmeans", q] > fid["random", q] for q in (200, 300, 450)), str(curve)
