@@ -591,3 +591,17 @@ def test_clone_keeps_the_fitted_teacher(rng):
     np.testing.assert_allclose(d.student_.coef_, LinearRegression().fit(X, T).coef_,
                                rtol=1e-10)
     assert d.n_transfer_ == 300
+
+
+def test_scikit_learn_teachers(rng):
+    ensemble = pytest.importorskip("sklearn.ensemble")
+    X = rng.uniform(-1, 1, size=(1500, 2))
+    reg = ensemble.HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(X, _f(X))
+    d = Distiller(reg, LocalLinearRegressor(16, random_state=0)).fit(X)
+    assert d.target_ == "regression" and d.fidelity(X) > 0.95
+    labels = np.where(_f(X) > 0.5, "hi", "lo")
+    clf = ensemble.HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X, labels)
+    d = Distiller(clf, LocalLinearRegressor(16, random_state=0)).fit(X)
+    assert d.target_ == "logits" and list(d.classes_) == ["hi", "lo"]
+    assert d.fidelity(X) > 0.95
+    np.testing.assert_allclose(d.predict_proba(X).sum(1), 1.0)
