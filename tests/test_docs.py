@@ -109,6 +109,16 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
             exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the page's own code
 
 
+def test_readme_links_resolve():
+    """README's relative links (to the docs pages) point at files that exist."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link and not link.startswith("mailto:")]
+    assert any(link.startswith("docs/") for link in local)
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README.md links to missing files: {missing}"
+
+
 def _mkdocs_env() -> dict:
     env = dict(os.environ)
     env["NO_MKDOCS_2_WARNING"] = "1"  # the theme's notice about its successor, not a build issue
