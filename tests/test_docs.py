@@ -167,3 +167,6 @@ def test_site_builds_strict(tmp_path):
                  "DistillReport"):
         assert f'id="fastdistill.distill.{name}"' in api, name
     assert "Distill a teacher into a small, fast student" in api
+    # Sphinx roles of the docstrings are rendered as code, not shown literally.
+    for page in (site / "api").glob("*/index.html"):
+        assert ":class:<code>" not in page.read_text("utf-8"), page

@@ -106,3 +106,4 @@ def on_files(files, config):
             _made[uri] = make()
         files.append(File.generated(config, uri, content=_made[uri]))
     return files
+
