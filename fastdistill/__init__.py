@@ -44,11 +44,14 @@ _LAZY = {
     "NotFittedError": "fastdistill.exceptions",
     "ConvergenceWarning": "fastdistill.exceptions",
     "load": "fastdistill._persist",
+    "patch_sklearn": "fastdistill.patch",
+    "unpatch_sklearn": "fastdistill.patch",
 }
 _SUBMODULES = {
     "linear_model", "cluster", "decomposition", "neural_network", "distill", "som", "exceptions",
     "datasets",
     "cli",
+    "patch",
 }
 
 __all__ = [
