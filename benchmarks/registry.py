@@ -510,3 +510,46 @@ register(Task(
     baseline_name="MiniSom",
     goal="report GFLOP/s",
 ))
+
+
+# ------------------------------------------------------------------ patch
+
+def _run_sklearn_script(data, patched: bool):
+    """Run benchmarks/sklearn_script.py unchanged, as ``__main__``; return its results."""
+    import contextlib
+    import io
+    import runpy
+    import sys
+    from pathlib import Path
+
+    script = str(Path(__file__).with_name("sklearn_script.py"))
+    if patched:
+        from fastdistill.patch import patched as context
+    else:
+        context = contextlib.nullcontext
+    argv = sys.argv
+    sys.argv = [script, str(data["n_samples"])]
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), context():
+            warnings.simplefilter("ignore")  # the MLP's ten epochs do not converge
+            results = runpy.run_path(script, run_name="__main__")["results"]
+    finally:
+        sys.argv = argv
+    if patched:  # the script's last call (the MLP's score) ran on fastdistill
+        from fastdistill.patch import last_dispatch
+
+        assert last_dispatch()[:3] == ("MLPRegressor", "predict", "fastdistill"), last_dispatch()
+    return results
+
+
+register(Task(
+    name="scikit-learn script (PCA, KMeans, LinearRegression, MLP) patched",
+    family="patch",
+    shapes={"full": (200_000, 32), "smoke": (2_000, 32)},
+    make_data=lambda shape: {"n_samples": shape[0]},
+    ours=lambda d: _run_sklearn_script(d, True),
+    baseline=lambda d: _run_sklearn_script(d, False),
+    baseline_name="scikit-learn, unpatched",
+    quality=lambda data, results: results,
+    goal="report the end-to-end speed-up",
+))
