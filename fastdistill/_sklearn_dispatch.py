@@ -247,7 +247,7 @@ class _KMeans(_Dispatcher):
     _fd_name = "KMeans"
     _fd_module = "fastdistill.cluster"
     _fd_fitted_attrs = ("cluster_centers_", "labels_", "inertia_", "n_iter_", "n_features_in_",
-                     "feature_names_in_")
+                        "feature_names_in_")
     _fd_key_attrs = ("cluster_centers_",)
 
     def _fd_unsupported(self, X, y, kwargs):
@@ -292,7 +292,7 @@ class _KMeans(_Dispatcher):
             The fitted estimator.
         """
         if self._fd_dispatch_fit("fit", X, None, {"sample_weight": sample_weight},
-                              lambda m: m.fit(X, sample_weight=sample_weight)):
+                                 lambda m: m.fit(X, sample_weight=sample_weight)):
             return self
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -372,8 +372,8 @@ class _PCA(_Dispatcher):
     _fd_name = "PCA"
     _fd_module = "fastdistill.decomposition"
     _fd_fitted_attrs = ("components_", "explained_variance_", "explained_variance_ratio_",
-                     "singular_values_", "mean_", "n_components_", "n_samples_",
-                     "noise_variance_", "n_features_in_", "feature_names_in_")
+                        "singular_values_", "mean_", "n_components_", "n_samples_",
+                        "noise_variance_", "n_features_in_", "feature_names_in_")
     _fd_key_attrs = ("components_", "mean_", "explained_variance_")
 
     def _fd_unsupported(self, X, y, kwargs):
@@ -384,7 +384,7 @@ class _PCA(_Dispatcher):
         return None
 
     def _fd_sklearn_state(self, model):
-        self._fit_svd_solver = model._solver
+        self._fit_svd_solver = getattr(model, "_solver", self.svd_solver)
 
     def fit(self, X, y=None):
         """Fit the principal axes (fastdistill's solvers when supported).
@@ -481,7 +481,7 @@ class _LinearRegression(_LinearPredict):
     _fd_name = "LinearRegression"
     _fd_module = "fastdistill.linear_model"
     _fd_fitted_attrs = ("coef_", "intercept_", "rank_", "singular_", "n_features_in_",
-                     "feature_names_in_")
+                        "feature_names_in_")
 
     def _fd_unsupported(self, X, y, kwargs):
         if self.positive:
@@ -516,7 +516,7 @@ class _LinearRegression(_LinearPredict):
             The fitted estimator.
         """
         if self._fd_dispatch_fit("fit", X, y, {"sample_weight": sample_weight},
-                              lambda m: m.fit(X, y, sample_weight=sample_weight)):
+                                 lambda m: m.fit(X, y, sample_weight=sample_weight)):
             return self
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -565,7 +565,7 @@ class _Ridge(_LinearPredict):
             The fitted estimator.
         """
         if self._fd_dispatch_fit("fit", X, y, {"sample_weight": sample_weight},
-                              lambda m: m.fit(X, y, sample_weight=sample_weight)):
+                                 lambda m: m.fit(X, y, sample_weight=sample_weight)):
             return self
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -574,7 +574,7 @@ class _SGDRegressor(_LinearPredict):
     _fd_name = "SGDRegressor"
     _fd_module = "fastdistill.linear_model"
     _fd_fitted_attrs = ("coef_", "intercept_", "n_iter_", "t_", "n_features_in_",
-                     "feature_names_in_")
+                        "feature_names_in_")
 
     def _fd_unsupported(self, X, y, kwargs):
         if self.learning_rate in ("pa1", "pa2"):
@@ -658,7 +658,7 @@ class _SGDRegressor(_LinearPredict):
             The updated estimator.
         """
         if self._fd_dispatch_continue("partial_fit", X, y, {"sample_weight": sample_weight},
-                                   lambda m: m.partial_fit(X, y, sample_weight=sample_weight)):
+                                      lambda m: m.partial_fit(X, y, sample_weight=sample_weight)):
             return self
         return super().partial_fit(X, y, sample_weight=sample_weight)
 
@@ -670,13 +670,13 @@ def _stochastic(est) -> bool:
 class _MLP(_Dispatcher):
     _fd_module = "fastdistill.neural_network"
     _fd_fitted_attrs = ("loss_", "best_loss_", "loss_curve_", "validation_scores_",
-                     "best_validation_score_", "t_", "coefs_", "intercepts_", "n_features_in_",
-                     "feature_names_in_", "n_iter_", "n_layers_", "n_outputs_",
-                     "out_activation_", "classes_")
+                        "best_validation_score_", "t_", "coefs_", "intercepts_", "n_features_in_",
+                        "feature_names_in_", "n_iter_", "n_layers_", "n_outputs_",
+                        "out_activation_", "classes_")
     _fd_key_attrs = ("coefs_", "intercepts_")
     # attributes scikit-learn sets only for the stochastic solvers
     _fd_stochastic_only = ("loss_curve_", "best_loss_", "validation_scores_",
-                        "best_validation_score_")
+                           "best_validation_score_")
 
     def _fd_unsupported(self, X, y, kwargs):
         if kwargs.get("sample_weight") is not None:
@@ -761,7 +761,7 @@ class _MLPRegressor(_MLP):
             The updated estimator.
         """
         if self._fd_dispatch_continue("partial_fit", X, y, {"sample_weight": sample_weight},
-                                   lambda m: m.partial_fit(X, y)):
+                                      lambda m: m.partial_fit(X, y)):
             return self
         return super().partial_fit(X, y, sample_weight=sample_weight)
 
@@ -834,7 +834,7 @@ class _MLPClassifier(_MLP):
             The updated estimator.
         """
         if self._fd_dispatch_continue("partial_fit", X, y, {"sample_weight": sample_weight},
-                                   lambda m: m.partial_fit(X, y, classes=classes)):
+                                      lambda m: m.partial_fit(X, y, classes=classes)):
             return self
         return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
 
