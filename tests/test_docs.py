@@ -95,18 +95,24 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
     )
-    for line, lang, code in code_blocks(page.read_text("utf-8")):
-        if lang not in RUNNABLE:
-            continue
-        where = f"{_page_id(page)}, block at line {line}"
-        if code.lstrip().startswith(">>>"):
-            test = parser.get_doctest(code, namespace, where, str(page), line)
-            out: list[str] = []
-            result = runner.run(test, out=out.append, clear_globs=False)
-            assert result.failed == 0, f"{where}:\n" + "".join(out)
-            namespace.update(test.globs)  # DocTest ran on a copy of the namespace
-        else:
-            exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the page's own code
+    try:
+        for line, lang, code in code_blocks(page.read_text("utf-8")):
+            if lang not in RUNNABLE:
+                continue
+            where = f"{_page_id(page)}, block at line {line}"
+            if code.lstrip().startswith(">>>"):
+                test = parser.get_doctest(code, namespace, where, str(page), line)
+                out: list[str] = []
+                result = runner.run(test, out=out.append, clear_globs=False)
+                assert result.failed == 0, f"{where}:\n" + "".join(out)
+                namespace.update(test.globs)  # DocTest ran on a copy of the namespace
+            else:
+                exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the page's own code
+    finally:
+        # A page that patches scikit-learn (docs/patch.md) must not leave it
+        # patched for the tests that follow, even when one of its blocks fails.
+        if "fastdistill.patch" in sys.modules:
+            sys.modules["fastdistill.patch"].unpatch_sklearn()
 
 
 def test_readme_links_resolve():
