@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -129,3 +131,117 @@ def test_bad_input():
         pca.transform(X[:, :3])
     with pytest.raises(ValueError, match="n_components_=2"):
         pca.inverse_transform(np.ones((3, 4)))
+
+
+# ------------------------------------------------- randomized solver's passes
+
+def _pass(X, mean, mode, M=None, Y=None, block_rows=16, n_slots=4):
+    """Run the compiled pass with a small layout (several blocks and slots)."""
+    from fastdistill._kernels import pca as K
+    from fastdistill._threads import parallel_region
+
+    n, d = X.shape
+    width = Y.shape[1] if mode == K.MODE_BACK else M.shape[1]
+    Mt = np.ascontiguousarray((np.empty((d, width)) if M is None else M).T, dtype=X.dtype)
+    Yt = np.ascontiguousarray((np.zeros((n, width)) if Y is None else Y).T, dtype=X.dtype)
+    Zt = np.zeros((n_slots, width, d), dtype=X.dtype)
+    with parallel_region(n_slots):
+        K.centered_pass(X, mean, Mt, Yt, Zt, mode, block_rows, n_slots, K.gemm_address(X.dtype))
+    return Zt.sum(axis=0, dtype=np.float64).T, Yt.T
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_centered_pass_matches_numpy(dtype):
+    from fastdistill._kernels import pca as K
+
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(203, 17)) + 50.0).astype(dtype)  # 13 blocks, the last partial
+    X.setflags(write=False)
+    X_before = X.copy()
+    mean = X.mean(axis=0, dtype=np.float64)
+    A = X.astype(np.float64) - mean  # the naive reference centres a float64 copy
+    M = rng.normal(size=(17, 6))
+    Y = rng.normal(size=(203, 6))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+
+    def close(got, want):
+        assert np.max(np.abs(got - want)) <= rtol * np.max(np.abs(want))
+
+    Z, _ = _pass(X, mean, K.MODE_GRAM, M=M)
+    close(Z, A.T @ (A @ M.astype(dtype)))
+    _, Yp = _pass(X, mean, K.MODE_PROJECT, M=M)
+    close(Yp, A @ M.astype(dtype))
+    Z, _ = _pass(X, mean, K.MODE_BACK, Y=Y)
+    close(Z, A.T @ Y.astype(dtype))
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_pass_layout_depends_on_shape_only():
+    from fastdistill._kernels.pca import pass_layout
+
+    block_rows, n_slots = pass_layout(20_000, 2_000, 30, 8)
+    assert block_rows * 2_000 * 8 <= 2 << 20 < (block_rows + 1) * 2_000 * 8
+    assert n_slots == 16  # power of two, at most 8 MiB of (2000, 30) partial sums
+    assert pass_layout(50, 10, 5, 8) == (1024, 1)  # one block
+    for n in (1_000, 10_000, 100_000):
+        rows, slots = pass_layout(n, 300, 20, 4)
+        assert slots & (slots - 1) == 0 and slots <= min(32, -(-n // rows))
+
+
+def test_randomized_thread_count_does_not_change_result():
+    import fastdistill
+    from fastdistill._threads import max_threads
+
+    X = _data(n=5000, d=40, seed=4)  # 5 row blocks in 4 slots
+    fits = []
+    for n_threads in (1, min(2, max_threads())):
+        with fastdistill.num_threads(n_threads):
+            fits.append(PCA(6, svd_solver="randomized", random_state=0).fit(X))
+    np.testing.assert_array_equal(fits[0].components_, fits[1].components_)
+    np.testing.assert_array_equal(fits[0].explained_variance_, fits[1].explained_variance_)
+
+
+@functools.cache
+def _wide_case(dtype):
+    """Wide, well-separated data with a large offset, and the exact PCA."""
+    X = _data(n=200, d=300, seed=5, dtype=dtype, offset=1e3)
+    X.setflags(write=False)
+    return X, sk_decomposition.PCA(5, svd_solver="full").fit(X.astype(np.float64))
+
+
+# float32 with "none" is left out: seven unnormalised iterations collapse the
+# iterate onto the leading direction below float32 precision (documented on
+# the parameter; scikit-learn overflows there).
+@pytest.mark.parametrize("dtype,normalizer", [
+    (np.float64, "auto"), (np.float64, "QR"), (np.float64, "LU"), (np.float64, "none"),
+    (np.float32, "auto"), (np.float32, "QR"), (np.float32, "LU"),
+])
+def test_randomized_wide_matches_full(dtype, normalizer):
+    # The blocks are centred exactly (not by a rank-one correction), so the
+    # large offset costs no accuracy, in float32 either.
+    X, ref = _wide_case(dtype)
+    ours = PCA(5, svd_solver="randomized", random_state=0,
+               power_iteration_normalizer=normalizer).fit(X)
+    assert _max_angle(ours.components_, ref.components_) < 1e-6
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_,
+                               rtol=1e-10 if dtype == np.float64 else 1e-6)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-5)  # same signs
+    assert ours.components_.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_randomized_makes_no_copy_of_X(dtype):
+    import tracemalloc
+
+    X = np.random.default_rng(6).standard_normal((8000, 1000)).astype(dtype)
+    PCA(20, svd_solver="randomized", random_state=0).fit(X[:50])  # compile outside the trace
+    tracemalloc.start()
+    try:
+        PCA(20, svd_solver="randomized", random_state=0).fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # O((n + d) k) arrays and one 2 MiB block buffer per thread (about 30% of
+    # X here); a centred copy would be 100% of X (200% in float64 for float32
+    # input).
+    assert peak < 0.5 * X.nbytes

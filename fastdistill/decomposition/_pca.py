@@ -10,7 +10,7 @@ import scipy.linalg
 from .._base import BaseEstimator, TransformerMixin
 from .._gram import GramStats
 from .._stats import mean_var
-from .._threads import blas_region, serial_blas
+from .._threads import blas_region, parallel_region, serial_blas
 from .._validation import check_random_state, check_scalar, validate_data
 
 __all__ = ["PCA"]
@@ -45,44 +45,89 @@ def svd_flip_v(Vt: np.ndarray, U: np.ndarray | None = None):
     return signs
 
 
-class _CenteredOperator:
-    """``A = X - 1 mean^T`` applied by BLAS products, never materialised."""
+def _centered_products(X: np.ndarray, mean: np.ndarray, mode: int, Mt: np.ndarray | None = None,
+                       Yt: np.ndarray | None = None) -> np.ndarray | None:
+    """One pass over ``X`` with ``A = X - 1 mean^T`` applied implicitly.
 
-    def __init__(self, X: np.ndarray, mean: np.ndarray):
-        self.X = X
-        self.mean = mean.astype(X.dtype)
+    The thin factors are transposed, ``Mt`` of shape ``(width, d)`` and
+    ``Yt`` of shape ``(width, n)``. ``MODE_GRAM``: returns ``(A^T A M)^T``;
+    ``MODE_PROJECT``: writes ``(A M)^T`` into ``Yt``; ``MODE_BACK``: returns
+    ``(A^T Y)^T``. Products run in ``X``'s dtype; the slots' partial sums are
+    merged in float64, in a fixed order.
+    """
+    import numba
 
-    def matmat(self, M: np.ndarray) -> np.ndarray:
-        out = self.X @ M
-        out -= self.mean @ M
-        return out
+    from .._kernels import pca as K
 
-    def rmatmat(self, N: np.ndarray) -> np.ndarray:
-        out = self.X.T @ N
-        out -= np.outer(self.mean, N.sum(axis=0))
-        return out
+    n, d = X.shape
+    dtype = X.dtype
+    width = Yt.shape[0] if mode == K.MODE_BACK else Mt.shape[0]
+    block_rows, n_slots = K.pass_layout(n, d, width, X.itemsize)
+    Mt = np.empty((width, 0), dtype=dtype) if Mt is None else np.ascontiguousarray(Mt, dtype=dtype)
+    if Yt is None:
+        Yt = np.empty((width, 0), dtype=dtype)
+    Zt = np.zeros((0 if mode == K.MODE_PROJECT else n_slots, width, d), dtype=dtype)
+    # Slots handed out one at a time: a thread slowed by another process
+    # takes fewer of them. The slots (and so the result) do not change.
+    with parallel_region(n_slots), numba.parallel_chunksize(1):
+        K.centered_pass(X, mean, Mt, Yt, Zt, mode, block_rows, n_slots, K.gemm_address(dtype))
+    if mode == K.MODE_PROJECT:
+        return None
+    out = np.zeros((width, d))
+    for part in Zt:  # fixed order: bit-identical for any thread count
+        out += part
+    return out
 
 
-def _normalize(Y: np.ndarray, how: str) -> np.ndarray:
+def _normalize(Z: np.ndarray, how: str) -> np.ndarray:
+    """Normalise the ``(d, l)`` iterate of the subspace iteration (float64)."""
     if how == "LU":
-        return scipy.linalg.lu(Y, permute_l=True, check_finite=False)[0]
+        return scipy.linalg.lu(Z, permute_l=True, check_finite=False)[0]
     if how == "QR":
-        return scipy.linalg.qr(Y, mode="economic", check_finite=False)[0]
-    return Y
+        return scipy.linalg.qr(Z, mode="economic", check_finite=False)[0]
+    # "none": only rescale each column by a power of two (exact, so the
+    # iterate is unchanged up to scale) so that powers of A^T A cannot
+    # overflow.
+    peak = np.max(np.abs(Z), axis=0)
+    peak[~(peak > 0)] = 1.0
+    return np.ldexp(Z, -np.frexp(peak)[1])
 
 
-def _randomized_svd(A: _CenteredOperator, n_features: int, k: int, n_oversamples: int,
-                    n_iter: int, normalizer: str, rng, dtype):
-    """Halko et al. randomized SVD of the implicitly centred matrix (sklearn's scheme)."""
-    n_random = k + n_oversamples
-    Q = rng.standard_normal(size=(n_features, n_random)).astype(dtype, copy=False)
+def _randomized_svd(X: np.ndarray, mean: np.ndarray, n_random: int, n_iter: int,
+                    normalizer: str, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values and right vectors of ``A = X - 1 mean^T`` (Halko et al.).
+
+    scikit-learn's scheme (``randomized_range_finder`` then ``B = Q^T A``),
+    with the same ``2 * n_iter + 2`` products by ``A`` or ``A^T``, but:
+
+    * each power iteration ``M <- normalize(A^T (A M))`` is one fused pass
+      over ``X`` (both products per row block while it is in cache), and
+      the iterate is normalised on the small ``(d, l)`` side only, so ``X``
+      is read ``n_iter + 2`` times instead of ``2 * n_iter + 2``;
+    * ``A`` is never formed: every block is centred into a per-thread buffer,
+      so the extra memory is ``O((n + d) l)`` (``l = n_random``).
+    """
+    from .._kernels import pca as K
+
+    n, d = X.shape
+    dtype = X.dtype
+    M = rng.standard_normal(size=(d, n_random))
     for _ in range(n_iter):
-        Q = _normalize(A.matmat(Q), normalizer)
-        Q = _normalize(A.rmatmat(Q), normalizer)
-    Q = scipy.linalg.qr(A.matmat(Q), mode="economic", check_finite=False)[0]
-    B = A.rmatmat(Q).T
-    Uh, s, Vt = scipy.linalg.svd(B, full_matrices=False, check_finite=False)
-    return Q @ Uh, s, Vt
+        Z = _centered_products(X, mean, K.MODE_GRAM, Mt=M.T).T
+        with serial_blas():
+            M = _normalize(Z, normalizer)
+    Yt = np.empty((n_random, n), dtype=dtype)
+    _centered_products(X, mean, K.MODE_PROJECT, Mt=M.T, Yt=Yt)
+    with serial_blas():
+        # Yt.T is Fortran-ordered: LAPACK factorises it in place.
+        Q = scipy.linalg.qr(Yt.T.astype(np.float64, copy=False), mode="economic",
+                            overwrite_a=True, check_finite=False)[0]
+    del Yt
+    B = _centered_products(X, mean, K.MODE_BACK, Yt=np.ascontiguousarray(Q.T, dtype=dtype))
+    del Q
+    with serial_blas():
+        _, s, Vt = scipy.linalg.svd(B, full_matrices=False, check_finite=False)
+    return s, Vt
 
 
 class PCA(TransformerMixin, BaseEstimator):
@@ -94,9 +139,12 @@ class PCA(TransformerMixin, BaseEstimator):
       shifted Gram matrix ``X^T X`` (BLAS ``syrk`` per row block, in
       parallel), then a ``d x d`` eigendecomposition. No copy of ``X``.
     * ``"randomized"`` (wide data): Halko et al.'s range finder with power
-      iterations, applied to ``X - mean`` *implicitly*: every product
-      ``(X - 1 m^T) M`` is computed as ``X M - 1 (m^T M)``, so peak extra
-      memory is ``O((n + d) k)``, never a copy of ``X``.
+      iterations, applied to ``X - mean`` *implicitly*: compiled passes
+      centre one row block at a time into a per-thread buffer, so peak extra
+      memory is ``O((n + d) k)``, never a copy of ``X``. Each power
+      iteration computes both of its products, ``(X - mean)^T (X - mean) M``,
+      in a single pass over ``X``, and normalises only the small
+      ``n_features x k`` iterate.
     * ``"full"``: LAPACK SVD of a centred copy (exact; the one solver that
       copies ``X``).
 
@@ -122,8 +170,11 @@ class PCA(TransformerMixin, BaseEstimator):
     n_oversamples : int, default=10
         Extra random vectors of the randomized solver.
     power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
-        Normalisation between power iterations ("auto": "none" for at most
-        2 iterations, else "LU").
+        Normalisation of the ``n_features x (n_components + n_oversamples)``
+        iterate between power iterations ("auto": "none" for at most 2
+        iterations, else "LU"). "none" only rescales columns by powers of
+        two (no overflow); with many iterations its columns collapse onto
+        the leading direction, in float32 after a few.
     random_state : int, Generator, RandomState or None, default=None
         Seed of the randomized solver.
 
@@ -176,7 +227,9 @@ class PCA(TransformerMixin, BaseEstimator):
 
     def _resolve(self, n: int, d: int) -> tuple[object, str]:
         if self.svd_solver not in _SOLVERS:
-            raise ValueError(f"svd_solver must be one of {list(_SOLVERS)}, got {self.svd_solver!r}.")
+            raise ValueError(
+                f"svd_solver must be one of {list(_SOLVERS)}, got {self.svd_solver!r}."
+            )
         nc = self.n_components
         limit = min(n, d)
         if nc is None:
@@ -312,10 +365,9 @@ class PCA(TransformerMixin, BaseEstimator):
         if norm == "auto":
             norm = "none" if n_iter <= 2 else "LU"
         rng = check_random_state(self.random_state)
-        with blas_region():
-            U, s, Vt = _randomized_svd(_CenteredOperator(X, mean), d, nc, self.n_oversamples,
-                                       n_iter, norm, rng, X.dtype)
-        svd_flip_v(Vt, U)
+        n_random = min(nc + self.n_oversamples, n, d)
+        s, Vt = _randomized_svd(X, mean, n_random, n_iter, norm, rng)
+        svd_flip_v(Vt)
         ev = (s.astype(np.float64) ** 2) / (n - 1)
         return mean, ev[:nc], Vt[:nc], total_var
 
