@@ -245,3 +245,15 @@ def test_randomized_makes_no_copy_of_X(dtype):
     # X here); a centred copy would be 100% of X (200% in float64 for float32
     # input).
     assert peak < 0.5 * X.nbytes
+
+
+def test_randomized_unnormalised_iterations_do_not_overflow_float32():
+    # "auto" picks no normalisation for 2 iterations; (A^T A)^2 M of data
+    # scaled by 1e8 exceeds float32's range (scikit-learn's randomized solver
+    # fails with NaN there), but the iterate is rescaled by powers of two.
+    X = _data(n=200, d=300, seed=5, dtype=np.float32, offset=0.0) * np.float32(1e8)
+    ours = PCA(5, svd_solver="randomized", iterated_power=2, random_state=0).fit(X)
+    ref = sk_decomposition.PCA(5, svd_solver="full").fit(X.astype(np.float64))
+    assert np.all(np.isfinite(ours.components_))
+    assert _max_angle(ours.components_, ref.components_) < 1e-4  # 2 iterations only
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-6)
