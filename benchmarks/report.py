@@ -90,9 +90,12 @@ def _nbytes(data: dict) -> int:
     return int(sum(v.nbytes for v in data.values() if isinstance(v, np.ndarray)))
 
 
-def run(family: str | None, size: str, repeat: int, memory: bool) -> list[dict]:
+def run(family: str | None, size: str, repeat: int, memory: bool,
+        task_filter: str | None = None) -> list[dict]:
     rows = []
     for task in tasks(family):
+        if task_filter is not None and task_filter.lower() not in task.name.lower():
+            continue
         print(f"... {task.label(size)}", file=sys.stderr, flush=True)
         smoke = task.make_data(task.shapes["smoke"])
         task.ours(smoke)  # warm up: JIT compile or cache load
@@ -140,6 +143,7 @@ def format_rows(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--family", default=None)
+    parser.add_argument("--task", default=None, help="only tasks whose name contains this")
     parser.add_argument("--size", default="full", choices=["full", "smoke"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true")
@@ -149,7 +153,7 @@ def main(argv=None) -> int:
     if args.memory_probe:
         print(memory_probe(*args.memory_probe))
         return 0
-    rows = run(args.family, args.size, args.repeat, not args.no_memory)
+    rows = run(args.family, args.size, args.repeat, not args.no_memory, args.task)
     print(format_rows(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
