@@ -165,3 +165,204 @@ def test_bad_input():
     km = KMeans(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         km.predict(X[:, :2])
+
+
+# ------------------------------------------------------------------ kernels
+
+from fastdistill._kernels import cluster as K  # noqa: E402
+from fastdistill.cluster import _kmeans  # noqa: E402
+from fastdistill.cluster._assign import assign, assign_bounded, int_probe  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 2, 5, 31, 32, 33, 100])
+def test_nearest_search_against_numpy(dtype, k, rng):
+    """Plain loop (k < 32) and integer-key search (k >= 32) agree with NumPy."""
+    vbuf = np.empty(k, dtype=dtype)
+    ib = vbuf.view(int_probe(dtype).dtype)
+    for trial in range(40):
+        row = rng.normal(size=k).astype(dtype)
+        c_norms = rng.normal(size=k).astype(dtype)  # negative values too
+        if trial % 4 == 0 and k > 3:  # exact ties, first index wins
+            row[k // 2] = row[1]
+            c_norms[k // 2] = c_norms[1]
+        if trial % 4 == 1 and k > 3:  # minimum at zero and a negative zero
+            row[:] = np.abs(row) + 1
+            c_norms[:] = 2 * row + 1
+            c_norms[k - 1] = 2 * row[k - 1]
+        v = c_norms - dtype(2) * row
+        best = K._nearest(row, c_norms, vbuf, ib)
+        assert best == int(np.argmin(v))
+        b2, v1, v2 = K._nearest2(row, c_norms, vbuf, ib)
+        assert b2 == best
+        assert v1 == v[best]
+        rest = np.delete(v, best)
+        assert v2 == (rest.min() if k > 1 else np.inf)
+
+
+def _moves(X, k, seed):
+    """A sequence of shifted centers like Lloyd's: rows, then cluster means."""
+    rng = np.random.default_rng(seed)
+    shift = X.mean(0)
+    C = X[rng.choice(len(X), k, replace=False)] - shift
+    out = [C.astype(X.dtype)]
+    for _ in range(5):
+        Xs = X - shift
+        lab = (-2 * Xs @ C.T + (C * C).sum(1)).argmin(1)
+        C = np.array([Xs[lab == c].mean(0) if np.any(lab == c) else C[c] for c in range(k)])
+        out.append(C.astype(X.dtype))
+    return shift.astype(X.dtype), out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [3, 40])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
+    X = _blobs(n=2500, d=5, k=6, dtype=dtype, offset=50.0)
+    sw = rng.uniform(0.5, 2.0, len(X)).astype(dtype) if weighted else np.empty(0, dtype)
+    shift, seq = _moves(X, k, seed=k)
+    lab_p = np.full(len(X), -1, np.int32)
+    lab_b = lab_p.copy()
+    lower = np.zeros(len(X))
+    previous = None
+    searched = []
+    for C in seq:
+        for update in (True, False):
+            sp, wp, ip, cp = assign(X, sw, shift, C, lab_p, update)
+            sb, wb, ib_, cb, nb = assign_bounded(X, sw, shift, C, lab_b, lower, previous, update)
+            np.testing.assert_array_equal(lab_b, lab_p)
+            assert cb == cp
+            np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(wb, wp, rtol=1e-12)
+            assert ib_ == pytest.approx(ip, rel=1e-9)
+            previous = C.astype(np.float64)
+            if update:
+                searched.append(nb)
+    assert searched[0] == len(X)  # first pass: every row searched
+    assert min(searched[1:]) < 0.6 * len(X)  # the bounds do skip rows
+    # Lower bounds are bounds: no other center is nearer than lower.
+    Xs = X.astype(np.float64) - shift
+    D = np.sqrt(((Xs[:, None, :] - seq[-1].astype(np.float64)[None]) ** 2).sum(-1))
+    D[np.arange(len(X)), lab_b] = np.inf
+    assert np.all(lower <= D.min(1) * (1 + 1e-6) + 1e-6)
+
+
+def test_half_gaps_against_numpy(rng):
+    C = rng.normal(size=(30, 4))
+    D = np.sqrt(((C[:, None] - C[None]) ** 2).sum(-1))
+    np.fill_diagonal(D, np.inf)
+    np.testing.assert_allclose(K.half_gaps(C), D.min(1) / 2, rtol=1e-12)
+    assert K.half_gaps(C[:1])[0] == np.inf
+
+
+def _kpp_reference(X, k, sw, rng, n_local_trials=None):
+    """Greedy k-means++ in NumPy with the same draws as ``_kmeans_plusplus``."""
+    n = len(X)
+    w = np.ones(n) if sw.shape[0] == 0 else sw.astype(np.float64)
+    L = n_local_trials if n_local_trials is not None else 2 + int(np.log(k))
+    Xd = X.astype(np.float64)
+    first = int(rng.choice(n, p=w / w.sum())) if sw.shape[0] else int(rng.integers(n))
+    idx = [first]
+    closest = ((Xd - Xd[first]) ** 2).sum(1)
+    current = (w * closest).sum()
+    for _ in range(1, k):
+        targets = rng.uniform(size=L) * current
+        cand = np.minimum(np.searchsorted(np.cumsum(w * closest), targets, side="right"), n - 1)
+        d = ((Xd[None] - Xd[cand][:, None]) ** 2).sum(-1)
+        pots = (w * np.minimum(closest, d)).sum(1)
+        best = int(np.argmin(pots))
+        current = pots[best]
+        closest = np.minimum(closest, d[best])
+        idx.append(int(cand[best]))
+    return np.array(idx)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_plusplus_matches_numpy_greedy(dtype, weighted):
+    # Well separated blobs, so the triangle-inequality skips are exercised.
+    X, _ = sk_datasets.make_blobs(5000, 4, centers=20, random_state=1, cluster_std=0.5,
+                                  center_box=(-50, 50))
+    X = (X + 20.0).astype(dtype)
+    sw = np.random.default_rng(2).uniform(0.5, 2, len(X)) if weighted else np.empty(0)
+    for seed in range(3):
+        ours = _kmeans._kmeans_plusplus(X, 20, sw.astype(dtype), np.random.default_rng(seed))[1]
+        ref = _kpp_reference(X, 20, sw, np.random.default_rng(seed))
+        if dtype == np.float64:
+            np.testing.assert_array_equal(ours, ref)
+        else:  # float32 distances may move a draw across a row boundary
+            assert np.mean(ours == ref) >= 0.8
+
+
+def _kpp_pass_inputs(X, shift, cols):
+    c = (cols.astype(np.float64) - shift).astype(X.dtype)
+    c64 = c.astype(np.float64)
+    const = (c64 * c64).sum(1) + 2 * c64 @ shift.astype(np.float64)
+    return np.ascontiguousarray(c.T), const
+
+
+def test_kpp_pass_against_numpy_and_bounds(rng):
+    X = _blobs(n=3000, d=5, k=4, offset=10.0)
+    shift = X.mean(0)
+    sw = rng.uniform(0.5, 2, len(X))
+    chosen = X[[0, 700]]
+    closest = ((X - chosen[0]) ** 2).sum(1)
+    owner = np.zeros(len(X), np.int32)
+    cols = X[[700, 5, 1500, 2999]]  # last chosen, then three candidates
+    cols_t, const = _kpp_pass_inputs(X, shift, cols)
+    x_norms = ((X - shift) ** 2).sum(1)
+    d = ((X[:, None] - cols[None]) ** 2).sum(-1)
+    new_closest = np.minimum(closest, d[:, 0])
+    ref = np.stack([sw * new_closest]
+                   + [sw * np.minimum(new_closest, d[:, c]) for c in (1, 2, 3)], 1)
+    for bound in (np.zeros(2), np.array([((chosen[0] - cols) ** 2).sum(1).min(), 0.0])):
+        cl, ow = closest.copy(), owner.copy()
+        pots = K.kpp_pass(X, sw, shift, cols_t, const, True, cl, ow, bound, 1, x_norms,
+                          False, 256, 3)
+        assert pots.shape == (12, 4)
+        np.testing.assert_allclose(pots.sum(0), ref.sum(0), rtol=1e-10)
+        np.testing.assert_allclose(pots[:, 1], np.add.reduceat(ref[:, 1], np.arange(0, 3000, 256)),
+                                   rtol=1e-9)
+        np.testing.assert_allclose(cl, new_closest, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(ow, np.where(d[:, 0] < closest, 1, 0))
+    # A bound that no row can pass: nothing is read, every column keeps ``closest``.
+    cl = closest.copy()
+    pots = K.kpp_pass(X, sw, shift, cols_t, const, True, cl, owner.copy(), np.full(2, np.inf),
+                      1, x_norms, False, 256, 3)
+    np.testing.assert_array_equal(cl, closest)
+    np.testing.assert_allclose(pots.sum(0), np.full(4, (sw * closest).sum()), rtol=1e-12)
+    # Norms are filled by a pass that reads every row; the split into slots
+    # does not change the result.
+    xn = np.zeros(len(X))
+    a = K.kpp_pass(X, sw, shift, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2),
+                   1, xn, True, 256, 1)
+    b = K.kpp_pass(X, sw, shift, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2),
+                   1, xn, False, 256, 5)
+    np.testing.assert_allclose(xn, x_norms, rtol=1e-12)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("max_iter", [1, 2, 5, 30])
+def test_lloyd_many_clusters_matches_sklearn(dtype, max_iter):
+    """k >= 32: integer-key search and Hamerly bounds, still scikit-learn's Lloyd."""
+    X = _blobs(n=4000, d=6, k=40, dtype=dtype, offset=100.0)
+    init = X[::100][:40].copy()
+    ours = KMeans(40, init=init, max_iter=max_iter, tol=0).fit(X)
+    ref = sk_cluster.KMeans(40, init=init, max_iter=max_iter, tol=0, n_init=1).fit(X)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert (ours.labels_ == ref.labels_).mean() >= (0.999 if dtype == np.float32 else 1.0)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=rtol, atol=rtol)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=rtol)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(ours.predict(X), ours.labels_)
+
+
+def test_many_clusters_thread_independent():
+    X = _blobs(n=6000, d=4, k=50)
+    a = KMeans(48, random_state=5).fit(X)
+    with fastdistill.num_threads(1):
+        b = KMeans(48, random_state=5).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.inertia_ == b.inertia_

@@ -13,28 +13,138 @@ from numba import prange
 
 from .._jit import jit
 
-__all__ = ["lloyd_pass", "sq_distances", "kpp_pass", "kpp_pick", "far_points"]
+__all__ = ["lloyd_pass", "lloyd_bounded_pass", "half_gaps", "sq_distances", "kpp_pass",
+           "kpp_pick", "far_points"]
+
+
+#: Below this many centers the nearest one is found by a plain compare loop;
+#: from it on by the vectorised integer-key search of :func:`_to_keys`.
+KEY_SEARCH_MIN_K = 32
+
+
+@jit
+def _to_keys(row, c_norms, vbuf, ib):
+    """Write ``c_norms - 2 row`` as order-preserving integer keys; return the smallest.
+
+    ``vbuf`` receives the values and ``ib`` (the same memory viewed as
+    signed integers of the same width) their keys: each float's bits, with
+    all bits but the sign flipped for negative values, so that integer order
+    is float order. Integer min reductions are vectorised by the compiler; a
+    float compare-and-select reduction is not without assuming no NaN.
+    Returns the smallest key and the largest positive integer of the width.
+    """
+    k = row.shape[0]
+    sh = ib.itemsize * 8 - 1
+    for c in range(k):
+        vbuf[c] = c_norms[c] - 2.0 * row[c]
+    top = ib[0] | ~ib[0]
+    top = top ^ (top << sh)
+    m1 = top
+    for c in range(k):
+        b = ib[c]
+        key = b ^ ((b >> sh) & top)
+        ib[c] = key
+        m1 = key if key < m1 else m1
+    return m1, top
+
+
+@jit
+def _first_index(ib, key):
+    """First index of ``key`` in ``ib`` (a vectorisable min reduction)."""
+    k = ib.shape[0]
+    best = k
+    for c in range(k):
+        cand = c if ib[c] == key else k
+        best = cand if cand < best else best
+    return best
+
+
+@jit
+def _nearest(row, c_norms, vbuf, ib):
+    """Index of the smallest ``c_norms[c] - 2 row[c]`` (first one on ties).
+
+    Below :data:`KEY_SEARCH_MIN_K` centers a plain compare loop, from it on
+    the vectorised integer-key search (:func:`_to_keys`).
+    """
+    k = row.shape[0]
+    if k < KEY_SEARCH_MIN_K:
+        best = 0
+        bv = c_norms[0] - 2.0 * row[0]
+        for c in range(1, k):
+            v = c_norms[c] - 2.0 * row[c]
+            if v < bv:
+                bv = v
+                best = c
+        return best
+    m1, top = _to_keys(row, c_norms, vbuf, ib)
+    return _first_index(ib, m1)
+
+
+@jit
+def _nearest2(row, c_norms, vbuf, ib):
+    """Nearest index and the two smallest values of ``c_norms - 2 row``.
+
+    As :func:`_nearest` (branch-free selects below
+    :data:`KEY_SEARCH_MIN_K` centers); the second value equals the first on
+    ties and is ``inf`` for a single center.
+    """
+    k = row.shape[0]
+    if k < KEY_SEARCH_MIN_K:
+        best = 0
+        v1 = c_norms[0] - 2.0 * row[0]
+        v2 = np.inf
+        for c in range(1, k):
+            v = c_norms[c] - 2.0 * row[c]
+            lt = v < v1
+            v2 = v1 if lt else (v if v < v2 else v2)
+            best = c if lt else best
+            v1 = v if lt else v1
+        return best, v1, v2
+    m1, top = _to_keys(row, c_norms, vbuf, ib)
+    best = k
+    n_min = 0
+    m2 = top
+    for c in range(k):
+        key = ib[c]
+        is_min = key == m1
+        cand = c if is_min else k
+        best = cand if cand < best else best
+        n_min += is_min
+        other = top if is_min else key
+        m2 = other if other < m2 else m2
+    if n_min > 1:
+        m2 = m1
+    sh = ib.itemsize * 8 - 1
+    ib[0] = m1 ^ ((m1 >> sh) & top)  # keys map back to bits by the same flip
+    v1 = vbuf[0]
+    ib[0] = m2 ^ ((m2 >> sh) & top)
+    return best, v1, vbuf[0]
 
 
 @jit(parallel=True)
-def lloyd_pass(X, sw, shift, centers, c_norms, labels, chunk_rows, n_slots, update):
+def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
+               update, int_probe):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
     Works on ``x - shift`` (copied chunk by chunk into a small buffer) and on
     centers already shifted the same way, so that distances keep their
     precision for data far from the origin. Nearest center by
-    ``||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk (measured
-    faster than a compiled loop for every k from 4 to 256 at d = 32); the
-    reported inertia uses the exact ``||x - c||^2`` of the chosen center.
+    ``||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk against the
+    C-contiguous transposed centers (faster than against ``centers.T`` for
+    small chunks), the search by :func:`_nearest`; the reported inertia uses
+    the exact ``||x - c||^2`` of the chosen center.
 
     Parameters
     ----------
     X : (n, d) float array; sw : (n,) or (0,) weights (empty: ones)
     shift : (d,) array of X's dtype
-    centers : (k, d) shifted centers, X's dtype; c_norms : (k,) their squared norms
+    centers : (k, d) shifted centers, X's dtype; centers_t : (d, k) the same,
+        transposed and C-contiguous; c_norms : (k,) their squared norms
     labels : (n,) int32 - previous labels in, new labels out
     chunk_rows, n_slots : int - rows per chunk, independent partial sums
     update : bool - also return per-cluster sums and weights
+    int_probe : (0,) signed integer array as wide as X's dtype (int32 for
+        float32, int64 for float64) - selects the key type of the search
 
     Returns
     -------
@@ -57,6 +167,8 @@ def lloyd_pass(X, sw, shift, centers, c_norms, labels, chunk_rows, n_slots, upda
         ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
         dots = np.empty((chunk_rows, k), dtype=X.dtype)
+        vbuf = np.empty(k, dtype=X.dtype)
+        ib = vbuf.view(int_probe.dtype)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
@@ -64,16 +176,9 @@ def lloyd_pass(X, sw, shift, centers, c_norms, labels, chunk_rows, n_slots, upda
             for i in range(m):
                 for j in range(d):
                     buf[i, j] = X[r0 + i, j] - shift[j]
-            np.dot(buf[:m], centers.T, dots[:m])
+            np.dot(buf[:m], centers_t, dots[:m])
             for i in range(m):
-                row = dots[i]
-                best = 0
-                bv = c_norms[0] - 2.0 * row[0]
-                for c in range(1, k):
-                    v = c_norms[c] - 2.0 * row[c]
-                    if v < bv:
-                        bv = v
-                        best = c
+                best = _nearest(dots[i], c_norms, vbuf, ib)
                 dist = 0.0
                 for j in range(d):
                     t = buf[i, j] - centers[best, j]
@@ -97,6 +202,160 @@ def lloyd_pass(X, sw, shift, centers, c_norms, labels, chunk_rows, n_slots, upda
         inertia += inert[slot]
         n_changed += changed[slot]
     return sums_t, wts_t, inertia, n_changed
+
+
+@jit(parallel=True)
+def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower, half_gap,
+                       move1, move1_id, move2, chunk_rows, n_slots, update, int_probe):
+    """Run a Lloyd pass that skips the rows whose nearest center cannot change.
+
+    Hamerly's test with one lower bound per row: ``lower[i]`` bounds the
+    distance from row ``i`` to every center but its own. The bounds were
+    valid for the previous centers; since then center ``c`` moved by at
+    most ``move[c]``, so they are first lowered by the largest move of
+    another center (``move2`` for rows of ``move1_id``, ``move1`` for the
+    others). The exact distance ``u`` to the own center is computed for
+    every row (it is needed for the inertia and costs one row read); when
+    ``u <= max(lower, half_gap[own])`` (``half_gap``: half the distance to
+    the nearest other center) no other center can be nearer and the row
+    keeps its label. The other rows (and every row whose label is ``-1``)
+    are gathered into a buffer and searched against all centers exactly as
+    in :func:`lloyd_pass`, which also gives their new lower bound (second
+    smallest distance, lowered by its rounding error bound). Labels,
+    sums and inertia are those of :func:`lloyd_pass` (ties aside).
+
+    Parameters
+    ----------
+    As :func:`lloyd_pass`, plus:
+    lower : (n,) float64 - lower bounds, updated in place
+    half_gap : (k,) float64 - half the distance from each center to the nearest other
+    move1, move2 : float - largest and second largest center move since the
+        bounds were computed; move1_id : int - the center that moved most
+
+    Returns
+    -------
+    sums, weights, inertia, changed : as :func:`lloyd_pass`
+    searched : int - rows searched against all centers
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    has_w = sw.shape[0] > 0
+    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    kk = k if update else 1
+    eps = np.finfo(X.dtype).eps
+    # relative slack on the exact own distance, absolute slack (times the
+    # magnitudes) on the expanded second-nearest distance
+    u_slack = 1.0 + 4.0 * (d + 2) * eps
+    e_slack = 2.0 * (d + 2) * eps
+    c_max = 0.0
+    for c in range(k):
+        c_max = max(c_max, c_norms[c])
+    sums = np.zeros((n_slots, kk, d))
+    wts = np.zeros((n_slots, k))
+    inert = np.zeros(n_slots)
+    changed = np.zeros(n_slots, dtype=np.int64)
+    searched = np.zeros(n_slots, dtype=np.int64)
+    for slot in prange(n_slots):
+        ch0 = slot * n_chunks // n_slots
+        ch1 = (slot + 1) * n_chunks // n_slots
+        buf = np.empty((chunk_rows, d), dtype=X.dtype)
+        dots = np.empty((chunk_rows, k), dtype=X.dtype)
+        idx = np.empty(chunk_rows, dtype=np.int64)
+        vbuf = np.empty(k, dtype=X.dtype)
+        ib = vbuf.view(int_probe.dtype)
+        s_sums = sums[slot]
+        for ch in range(ch0, ch1):
+            r0 = ch * chunk_rows
+            r1 = min(n, r0 + chunk_rows)
+            nb = 0
+            for i in range(r0, r1):
+                a = labels[i]
+                if a < 0:
+                    for j in range(d):
+                        buf[nb, j] = X[i, j] - shift[j]
+                    idx[nb] = i
+                    nb += 1
+                    continue
+                da = 0.0
+                for j in range(d):
+                    t = X[i, j] - shift[j]
+                    buf[nb, j] = t
+                    e = t - centers[a, j]
+                    da += e * e
+                lo = lower[i] - (move2 if a == move1_id else move1)
+                lower[i] = lo
+                z = max(lo, half_gap[a])
+                if da * u_slack <= z * z:
+                    w = sw[i] if has_w else 1.0
+                    inert[slot] += w * da
+                    wts[slot, a] += w
+                    if update:
+                        for j in range(d):
+                            s_sums[a, j] += w * buf[nb, j]
+                else:
+                    idx[nb] = i
+                    nb += 1
+            if nb == 0:
+                continue
+            searched[slot] += nb
+            np.dot(buf[:nb], centers_t, dots[:nb])
+            for v in range(nb):
+                i = idx[v]
+                best, v1, v2 = _nearest2(dots[v], c_norms, vbuf, ib)
+                xn = 0.0
+                dist = 0.0
+                for j in range(d):
+                    t = buf[v, j]
+                    xn += t * t
+                    e = t - centers[best, j]
+                    dist += e * e
+                d2 = xn + v2 - e_slack * (xn + c_max)
+                lower[i] = np.sqrt(d2) if d2 > 0.0 else 0.0
+                w = sw[i] if has_w else 1.0
+                inert[slot] += w * dist
+                if labels[i] != best:
+                    changed[slot] += 1
+                    labels[i] = best
+                wts[slot, best] += w
+                if update:
+                    for j in range(d):
+                        s_sums[best, j] += w * buf[v, j]
+    sums_t = np.zeros((kk, d))
+    wts_t = np.zeros(k)
+    inertia = 0.0
+    n_changed = 0
+    n_searched = 0
+    for slot in range(n_slots):
+        sums_t += sums[slot]
+        wts_t += wts[slot]
+        inertia += inert[slot]
+        n_changed += changed[slot]
+        n_searched += searched[slot]
+    return sums_t, wts_t, inertia, n_changed, n_searched
+
+
+@jit
+def half_gaps(centers):
+    """Half the distance from every center to its nearest other center (float64).
+
+    ``inf`` for a single center. Plain differences (no expanded form), so the
+    result carries only the rounding of a float64 sum.
+    """
+    k, d = centers.shape
+    out = np.full(k, np.inf)
+    for a in range(k):
+        for b in range(a + 1, k):
+            s = 0.0
+            for j in range(d):
+                t = np.float64(centers[a, j]) - np.float64(centers[b, j])
+                s += t * t
+            if s < out[a]:
+                out[a] = s
+            if s < out[b]:
+                out[b] = s
+    for a in range(k):
+        out[a] = 0.5 * np.sqrt(out[a])
+    return out
 
 
 @jit(parallel=True)
@@ -148,64 +407,137 @@ def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
 
 
 @jit(parallel=True)
-def kpp_pass(X, sw, shift, centers, c_norms, use_first, closest, block_rows):
-    """One pass of greedy k-means++ seeding, all work per block in parallel.
+def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, last_id,
+             x_norms, fill_norms, block_rows, n_slots):
+    """One pass of greedy k-means++ seeding, per block of rows, in parallel.
 
-    ``centers`` (shifted by ``shift``) holds the last chosen center in row 0
-    and the candidates after it. When ``use_first``, row 0 is folded into
-    ``closest`` (squared distance of every row to its nearest chosen center,
-    updated in place). Then, per block of rows, the weighted potential
-    ``w * min(closest, d(x, c))`` is summed for every candidate ``c``;
-    column 0 of the result is the potential of ``closest`` itself.
+    Column 0 of ``cands_t`` is the last chosen center, the others are the
+    candidates. When ``use_first``, column 0 is folded into ``closest``
+    (squared distance of every row to its nearest chosen center, updated in
+    place, with ``owner`` - the index of that center - set to ``last_id``).
+    Then, per block of rows, the weighted potential ``w * min(closest, d(x, c))``
+    is summed for every candidate ``c``; column 0 of the result is the
+    potential of ``closest`` itself.
+
+    Rows are skipped by the triangle inequality: a center ``c`` can only be
+    nearer to ``x`` than ``x``'s own center ``a`` if ``d(a, c) < 2 d(x, a)``,
+    so the rows with ``4 closest <= bound[owner]`` (``bound[a]``: the
+    smallest squared distance from center ``a`` to any column) keep
+    ``closest`` for every column and are not read (cf. Raff, "Exact
+    acceleration of k-means++ and k-means||", 2021). The others are read and
+    their distances computed as ``||x - s||^2 + c_const - 2 x.(c - s)`` with
+    ``c_const = ||c - s||^2 + 2 s.(c - s)``: the products ``x.(c - s)`` by
+    one BLAS GEMM straight from ``X`` (a dense block) or from the gathered
+    rows, with no shifted copy.
+
+    Parameters
+    ----------
+    X : (n, d) float array, never written; sw : (n,) or (0,) weights
+    shift : (d,) array of X's dtype
+    cands_t : (d, n_cols) X's dtype, C-contiguous - shifted columns ``c - s``
+    c_const : (n_cols,) float64
+    use_first : bool
+    closest : (n,) float64, updated; owner : (n,) int32, updated
+    bound : (n_chosen,) float64; last_id : int
+    x_norms : (n,) float64 - ``||x - s||^2`` of every row; computed and
+        stored when ``fill_norms`` (the first pass, which reads every row)
+    block_rows : int - rows per block (the unit of the returned sums)
+    n_slots : int - contiguous ranges of blocks run in parallel (any value
+        gives the same result)
 
     Returns
     -------
-    pots : (n_blocks, n_centers) float64 per-block potentials
+    pots : (n_blocks, n_cols) float64 per-block potentials
     """
     n, d = X.shape
-    nc = centers.shape[0]
+    nc = cands_t.shape[1]
     has_w = sw.shape[0] > 0
     n_blocks = (n + block_rows - 1) // block_rows
     pots = np.zeros((n_blocks, nc))
-    for b in prange(n_blocks):
-        buf = np.empty((block_rows, d), dtype=X.dtype)
-        dist = np.empty((block_rows, nc), dtype=X.dtype)
-        acc = np.zeros(nc)
-        r0 = b * block_rows
-        m = min(n, r0 + block_rows) - r0
-        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, dist)
-        for i in range(m):
-            cl = closest[r0 + i]
-            if use_first and dist[i, 0] < cl:
-                cl = dist[i, 0]
-                closest[r0 + i] = cl
-            w = sw[r0 + i] if has_w else 1.0
-            acc[0] += w * cl
-            for c in range(1, nc):
-                dc = dist[i, c]
-                acc[c] += w * (dc if dc < cl else cl)
-        pots[b] = acc
+    for slot in prange(n_slots):
+        xn = np.empty(block_rows)
+        cl = np.empty(block_rows)
+        wv = np.empty(block_rows)
+        idx = np.empty(block_rows, dtype=np.int64)
+        xbuf = np.empty((block_rows, d), dtype=X.dtype)
+        dbuf = np.empty((block_rows, nc), dtype=X.dtype)
+        for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
+            r0 = b * block_rows
+            m = min(n, r0 + block_rows) - r0
+            nv = 0
+            base = 0.0
+            for i in range(r0, r0 + m):
+                c0 = closest[i]
+                w = sw[i] if has_w else 1.0
+                if 4.0 * c0 * (1.0 + 1e-6) >= bound[owner[i]]:
+                    idx[nv] = i
+                    cl[nv] = c0
+                    wv[nv] = w
+                    nv += 1
+                else:
+                    base += w * c0
+            acc = pots[b]
+            for c in range(nc):
+                acc[c] = base
+            if nv == 0:
+                continue
+            dots = dbuf[:nv]
+            if nv == m:
+                np.dot(X[r0:r0 + m], cands_t, dots)
+            else:
+                for v in range(nv):
+                    for j in range(d):
+                        xbuf[v, j] = X[idx[v], j]
+                np.dot(xbuf[:nv], cands_t, dots)
+            if fill_norms:
+                for v in range(nv):
+                    i = idx[v]
+                    s = 0.0
+                    for j in range(d):
+                        t = X[i, j] - shift[j]
+                        s += t * t
+                    x_norms[i] = s
+            for v in range(nv):
+                xn[v] = x_norms[idx[v]]
+            if use_first:
+                cc = c_const[0]
+                for v in range(nv):
+                    d0 = xn[v] + cc - 2.0 * dots[v, 0]
+                    if d0 < cl[v]:
+                        d0 = d0 if d0 > 0.0 else 0.0
+                        cl[v] = d0
+                        closest[idx[v]] = d0
+                        owner[idx[v]] = last_id
+            s = 0.0
+            for v in range(nv):
+                s += wv[v] * cl[v]
+            acc[0] += s
+            for v in range(nv):
+                x_n = xn[v]
+                c_l = cl[v]
+                w = wv[v]
+                for c in range(1, nc):
+                    dc = x_n + c_const[c] - 2.0 * dots[v, c]
+                    acc[c] += w * (dc if dc < c_l else c_l)
     return pots
 
 
 @jit
-def kpp_pick(X, sw, shift, last, last_norm, closest, block_pot, block_rows, targets):
+def kpp_pick(X, sw, last, closest, block_pot, block_rows, targets):
     """Rows drawn with probability proportional to ``w * min(closest, d(x, last))``.
 
     ``block_pot`` holds that potential summed per block (from
     :func:`kpp_pass`); each target (a uniform draw times the total) is located
     in its block by the running block sums, then in the block by a scan that
-    recomputes each row's potential with the same formula. Equivalent to
-    ``searchsorted(cumsum(w * min(closest, d)), target)``. ``last`` is (1, d),
-    shifted.
+    computes each row's potential (``d(x, last)`` by plain differences; ``last``
+    is the unshifted (d,) center). Equivalent to
+    ``searchsorted(cumsum(w * min(closest, d)), target)`` up to rounding.
     """
     n, d = X.shape
     has_w = sw.shape[0] > 0
     n_blocks = block_pot.shape[0]
     cum = np.cumsum(block_pot)
     out = np.empty(targets.shape[0], dtype=np.int64)
-    buf = np.empty((block_rows, d), dtype=X.dtype)
-    dist = np.empty((block_rows, 1), dtype=X.dtype)
     for t in range(targets.shape[0]):
         r = targets[t]
         b = np.searchsorted(cum, r, side="right")
@@ -214,18 +546,21 @@ def kpp_pick(X, sw, shift, last, last_norm, closest, block_pot, block_rows, targ
         rem = r - (cum[b - 1] if b > 0 else 0.0)
         r0 = b * block_rows
         m = min(n, r0 + block_rows) - r0
-        _block_sqdist(X, r0, m, shift, last, last_norm, buf, dist)
         chosen = -1
         acc = 0.0
-        for i in range(m):
-            cl = closest[r0 + i]
-            if dist[i, 0] < cl:
-                cl = dist[i, 0]
-            w = sw[r0 + i] if has_w else 1.0
+        for i in range(r0, r0 + m):
+            cl = closest[i]
+            dl = 0.0
+            for j in range(d):
+                e = X[i, j] - last[j]
+                dl += e * e
+            if dl < cl:
+                cl = dl
+            w = sw[i] if has_w else 1.0
             if w * cl > 0.0:
-                chosen = r0 + i
+                chosen = i
             acc += w * cl
-            if acc > rem and chosen == r0 + i:
+            if acc > rem and chosen == i:
                 break
         if chosen < 0:
             chosen = min(n - 1, r0)

@@ -7,7 +7,7 @@ import numpy as np
 from .._kernels import cluster as K
 from .._threads import parallel_region
 
-__all__ = ["chunk_rows", "assign", "sq_distances"]
+__all__ = ["chunk_rows", "n_slots", "int_probe", "assign", "assign_bounded", "sq_distances"]
 
 
 def chunk_rows(n_centers: int) -> int:
@@ -28,6 +28,39 @@ def chunk_rows(n_centers: int) -> int:
         Between 32 and 512.
     """
     return int(np.clip(16384 // max(1, n_centers), 32, 512))
+
+
+def n_slots(n_rows: int, n_centers: int, n_features: int) -> int:
+    """Independent partial sums of a Lloyd pass (a function of the shape only).
+
+    Parameters
+    ----------
+    n_rows, n_centers, n_features : int
+        Shape of the pass.
+
+    Returns
+    -------
+    slots : int
+        At most 32, at most one per chunk, and per-slot sums under 64 MB.
+    """
+    n_chunks = -(-n_rows // chunk_rows(n_centers))
+    return int(max(1, min(n_chunks, 32, (64 << 20) // max(1, n_centers * n_features * 8))))
+
+
+def int_probe(dtype) -> np.ndarray:
+    """Empty signed-integer array as wide as ``dtype`` (the kernels' key type).
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        float32 or float64.
+
+    Returns
+    -------
+    probe : ndarray of shape (0,)
+        int32 for float32, int64 for float64.
+    """
+    return np.empty(0, dtype=np.int32 if np.dtype(dtype).itemsize == 4 else np.int64)
 
 
 def assign(X, sw, shift, centers, labels, update):
@@ -56,11 +89,54 @@ def assign(X, sw, shift, centers, labels, update):
     n, d = X.shape
     k = centers.shape[0]
     rows = chunk_rows(k)
-    n_chunks = -(-n // rows)
-    n_slots = int(max(1, min(n_chunks, 32, (64 << 20) // max(1, k * d * 8))))
+    slots = n_slots(n, k, d)
     c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
-    with parallel_region(n_slots):
-        return K.lloyd_pass(X, sw, shift, centers, c_norms, labels, rows, n_slots, update)
+    with parallel_region(slots):
+        return K.lloyd_pass(X, sw, shift, centers, np.ascontiguousarray(centers.T), c_norms,
+                            labels, rows, slots, update, int_probe(X.dtype))
+
+
+def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):
+    """One Lloyd pass that skips rows whose center cannot change (Hamerly bounds).
+
+    See :func:`fastdistill._kernels.cluster.lloyd_bounded_pass`. Labels,
+    sums and inertia equal those of :func:`assign` (ties aside).
+
+    Parameters
+    ----------
+    X, sw, shift, centers, labels, update
+        As :func:`assign` (labels ``-1``: not assigned yet).
+    lower : ndarray of shape (n,), float64
+        Lower bounds on the distance of each row to the centers other than
+        its own, valid for ``previous``; updated for ``centers``.
+    previous : ndarray of shape (k, d) or None
+        The shifted centers the bounds were computed for (None: first pass).
+
+    Returns
+    -------
+    sums, weights, inertia, changed, searched
+        As :func:`assign`, and the number of rows searched against every center.
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    rows = chunk_rows(k)
+    slots = n_slots(n, k, d)
+    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+    move1 = move2 = 0.0
+    move1_id = -1
+    if previous is not None and k > 1:
+        step = centers.astype(np.float64) - previous
+        moves = np.sqrt(np.einsum("ij,ij->i", step, step))
+        # rounding slack of the float64 sums above, so that bounds stay bounds
+        moves = moves * (1.0 + 4.0 * (d + 2) * np.finfo(np.float64).eps)
+        order = np.argsort(moves)
+        move1_id = int(order[-1])
+        move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
+    gaps = K.half_gaps(centers)
+    with parallel_region(slots):
+        return K.lloyd_bounded_pass(X, sw, shift, centers, np.ascontiguousarray(centers.T),
+                                    c_norms, labels, lower, gaps, move1, move1_id, move2,
+                                    rows, slots, update, int_probe(X.dtype))
 
 
 def sq_distances(X, shift, centers) -> np.ndarray:

@@ -12,7 +12,6 @@ from .._base import BaseEstimator, ClusterMixin, TransformerMixin
 from .._kernels import cluster as K
 from .._stats import mean_var
 from .._threads import parallel_region
-from ._assign import assign, sq_distances
 from .._validation import (
     check_array,
     check_random_state,
@@ -21,11 +20,15 @@ from .._validation import (
     validate_data,
 )
 from ..exceptions import convergence_warning
+from ._assign import assign, assign_bounded, sq_distances
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
 #: Rows per block of the k-means++ passes.
 KPP_BLOCK = 1024
+
+#: From this many clusters on, Lloyd iterations skip rows by Hamerly bounds.
+BOUNDED_MIN_K = 32
 
 
 def _lloyd(X, sw, shift, centers_s, labels, update):
@@ -43,7 +46,9 @@ def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None
     scikit-learn's ``kmeans_plusplus``. One parallel pass over ``X`` per
     center computes every candidate's potential per block of rows; the
     sampling reuses those block sums, so no ``n x n_local_trials`` distance
-    matrix is ever held.
+    matrix is ever held. Rows that no candidate can bring closer, by the
+    triangle inequality against their nearest chosen center, are not read
+    (exact: the result is that of the plain greedy algorithm up to rounding).
 
     Parameters
     ----------
@@ -89,6 +94,7 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
     if shift is None:
         shift = mean_var(X)[0]
     shift_x = shift.astype(X.dtype)
+    shift_64 = shift_x.astype(np.float64)
     centers = np.empty((k, d), dtype=X.dtype)
     indices = np.empty(k, dtype=np.int64)
     if sw.shape[0]:
@@ -97,32 +103,50 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
         first = int(rng.integers(n))
     centers[0] = X[first]
     indices[0] = first
+    # Squared distance of every row to its nearest chosen center, and which.
     closest = np.full(n, np.inf)
+    owner = np.zeros(n, dtype=np.int32)
+    x_norms = np.empty(n)  # ||x - shift||^2, filled by the first pass
 
-    def shifted(rows):
-        c = (rows.astype(np.float64) - shift).astype(X.dtype)
-        return c, np.einsum("ij,ij->i", c, c).astype(X.dtype)
+    def columns(rows):
+        """Transposed shifted columns for the GEMM and their constants."""
+        c = (rows.astype(np.float64) - shift_64).astype(X.dtype)
+        c64 = c.astype(np.float64)
+        const = np.einsum("ij,ij->i", c64, c64) + 2.0 * (c64 @ shift_64)
+        return np.ascontiguousarray(c.T), const
 
-    last, last_norm = shifted(centers[:1])
+    def bounds(n_chosen, cols):
+        """Smallest squared distance from each chosen center to any column."""
+        chosen = centers[:n_chosen].astype(np.float64)
+        out = np.full(n_chosen, np.inf)
+        for col in cols.astype(np.float64):
+            np.minimum(out, ((chosen - col) ** 2).sum(axis=1), out=out)
+        return out
+
     n_blocks = -(-n // KPP_BLOCK)
-    with parallel_region(n_blocks):
-        pots = K.kpp_pass(X, sw, shift_x, last, last_norm, True, closest, KPP_BLOCK)
-    block = pots[:, 0].copy()
-    current = block.sum()
-    for c in range(1, k):
-        targets = rng.uniform(size=L) * current
-        cand_ids = K.kpp_pick(X, sw, shift_x, last, last_norm, closest, block, KPP_BLOCK,
-                              targets)
-        trial, trial_norm = shifted(np.concatenate([centers[c - 1 : c], X[cand_ids]]))
-        with parallel_region(n_blocks):
-            pots = K.kpp_pass(X, sw, shift_x, trial, trial_norm, c > 1, closest, KPP_BLOCK)
-        cand_pot = pots[:, 1:].sum(axis=0)
-        best = int(np.argmin(cand_pot))
-        current = cand_pot[best]
-        block = pots[:, 1 + best].copy()
-        centers[c] = X[cand_ids[best]]
-        indices[c] = cand_ids[best]
-        last, last_norm = trial[1 + best : 2 + best], trial_norm[1 + best : 2 + best]
+    with parallel_region(n_blocks) as n_threads:
+        n_slots = min(n_blocks, 4 * n_threads)
+        cols_t, const = columns(centers[:1])
+        pots = K.kpp_pass(X, sw, shift_x, cols_t, const, True, closest, owner,
+                          np.zeros(1), 0, x_norms, True, KPP_BLOCK, n_slots)
+        block = pots[:, 0].copy()
+        current = block.sum()
+        for c in range(1, k):
+            targets = rng.uniform(size=L) * current
+            cand_ids = K.kpp_pick(X, sw, centers[c - 1], closest, block, KPP_BLOCK, targets)
+            # Column 0: the last chosen center, folded into ``closest`` by the
+            # pass (the first one already is).
+            cols = np.concatenate([centers[c - 1 : c], X[cand_ids]])
+            cols_t, const = columns(cols)
+            bound = bounds(c, cols if c > 1 else cols[1:])
+            pots = K.kpp_pass(X, sw, shift_x, cols_t, const, c > 1, closest, owner, bound,
+                              c - 1, x_norms, False, KPP_BLOCK, n_slots)
+            cand_pot = pots[:, 1:].sum(axis=0)
+            best = int(np.argmin(cand_pot))
+            current = cand_pot[best]
+            block = pots[:, 1 + best].copy()
+            centers[c] = X[cand_ids[best]]
+            indices[c] = cand_ids[best]
     return centers, indices
 
 
@@ -134,15 +158,18 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     fixed order: results do not depend on the thread count). Distances use
     ``||c||^2 - 2 x.c`` on data shifted by its mean (no copy of ``X``: the
     shift is applied chunk by chunk in a small buffer), with the products
-    computed by one BLAS GEMM per chunk. Seeding by greedy k-means++ is compiled too.
+    computed by one BLAS GEMM per chunk. From 32 clusters on, rows whose
+    nearest center cannot have changed (Hamerly's bounds: one lower bound per
+    row) skip the search, with the same labels as the plain pass (ties
+    aside). Seeding by greedy k-means++ is compiled too.
     Empty clusters are relocated to the farthest points, as scikit-learn does.
 
     Parameters
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {"k-means++", "random"}, callable or array of shape (n_clusters, n_features), default="k-means++"
-        Seeding method, or the initial centers.
+    init : {"k-means++", "random"}, callable or array, default="k-means++"
+        Seeding method, or the initial centers (shape (n_clusters, n_features)).
     n_init : "auto" or int, default="auto"
         Number of seedings; the run with the lowest inertia is kept. "auto"
         is 1 for "k-means++" or an array, 10 for "random" or a callable.
@@ -265,11 +292,20 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def _run_lloyd(self, X, sw, shift, centers0, tol):
         centers = (centers0.astype(np.float64) - shift).astype(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
+        # Hamerly lower bounds: rows whose center cannot change are not searched.
+        lower = np.zeros(X.shape[0] if self.n_clusters >= BOUNDED_MIN_K else 0)
+        previous = None
         shift_x = shift.astype(X.dtype)
         strict = False
         it = 0
+        bounded = self.n_clusters >= BOUNDED_MIN_K
         for it in range(self.max_iter):
-            sums, wts, inertia, changed = _lloyd(X, sw, shift_x, centers, labels, True)
+            if bounded:
+                sums, wts, inertia, changed, _ = assign_bounded(
+                    X, sw, shift_x, centers, labels, lower, previous, True)
+            else:
+                sums, wts, inertia, changed = _lloyd(X, sw, shift_x, centers, labels, True)
+            previous = centers
             empty = np.flatnonzero(wts == 0)
             if empty.size:
                 self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty)
@@ -290,7 +326,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                           f"{center_shift_tot} within tolerance {tol}.")
                 break
         del strict
-        _, _, inertia, _ = _lloyd(X, sw, shift_x, centers, labels, False)
+        if bounded:
+            inertia = assign_bounded(X, sw, shift_x, centers, labels, lower, previous, False)[2]
+        else:
+            inertia = _lloyd(X, sw, shift_x, centers, labels, False)[2]
         return labels, float(inertia), centers, it + 1
 
     @staticmethod
@@ -300,7 +339,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         with parallel_region(-(-X.shape[0] // 4096)):
             dist = K.far_points(X, shift_x, centers, labels, 4096)
         far = np.argpartition(dist, -n_empty)[: -n_empty - 1 : -1]
-        for new_id, idx in zip(empty, far):
+        for new_id, idx in zip(empty, far, strict=True):
             w = float(sw[idx]) if sw.shape[0] else 1.0
             x = X[idx].astype(np.float64) - shift_x
             old_id = labels[idx]
@@ -345,7 +384,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             if self.verbose:
                 print("Initialization complete")
             labels, inertia, centers, n_iter = self._run_lloyd(X, sw, mean, centers0, tol)
-            if best is None or (inertia < best[1] and not _same_clustering(labels, best[0], self.n_clusters)):
+            if best is None or (inertia < best[1]
+                                and not _same_clustering(labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)
         labels, inertia, centers, n_iter = best
         distinct = np.unique(labels).size
@@ -475,7 +515,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
     """Whether two labelings are equal up to a permutation of the labels."""
     mapping = np.full(k, -1, dtype=np.int64)
-    for x, y in zip(a[: min(a.size, 10_000)], b[: min(b.size, 10_000)]):
+    for x, y in zip(a[: min(a.size, 10_000)], b[: min(b.size, 10_000)], strict=True):
         if mapping[x] == -1:
             mapping[x] = y
         elif mapping[x] != y:
