@@ -175,29 +175,36 @@ from fastdistill.cluster._assign import assign, assign_bounded, int_probe  # noq
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("k", [1, 2, 5, 31, 32, 33, 100])
+@pytest.mark.parametrize("k", [1, 2, 5, 63, 64, 65, 200])
 def test_nearest_search_against_numpy(dtype, k, rng):
-    """Plain loop (k < 32) and integer-key search (k >= 32) agree with NumPy."""
+    """Compare loop (k < 64) and integer-key search (k >= 64) agree with NumPy."""
+    keys = k >= K.KEY_SEARCH_MIN_K
     vbuf = np.empty(k, dtype=dtype)
     ib = vbuf.view(int_probe(dtype).dtype)
     for trial in range(40):
         row = rng.normal(size=k).astype(dtype)
-        c_norms = rng.normal(size=k).astype(dtype)  # negative values too
+        c_norms = rng.uniform(0, 3, size=k).astype(dtype)
+        xn = dtype(rng.uniform(2, 4))
         if trial % 4 == 0 and k > 3:  # exact ties, first index wins
             row[k // 2] = row[1]
             c_norms[k // 2] = c_norms[1]
-        if trial % 4 == 1 and k > 3:  # minimum at zero and a negative zero
-            row[:] = np.abs(row) + 1
-            c_norms[:] = 2 * row + 1
-            c_norms[k - 1] = 2 * row[k - 1]
-        v = c_norms - dtype(2) * row
-        best = K._nearest(row, c_norms, vbuf, ib)
-        assert best == int(np.argmin(v))
-        b2, v1, v2 = K._nearest2(row, c_norms, vbuf, ib)
+        if trial % 4 == 1 and k > 3:  # rounded distances below zero
+            c_norms[2] = 2 * row[2] - xn - dtype(1e-3)
+            c_norms[3] = 2 * row[3] - xn - dtype(2e-3)
+        # The key search ranks squared distances clipped at zero (the first
+        # of several zeros wins); the compare loop ranks ||c||^2 - 2 x.c.
+        d = np.maximum(xn + c_norms - (row + row), 0)
+        ranked = d if keys else c_norms.astype(np.float64) - 2.0 * row
+        best = K._nearest(row, c_norms, xn, vbuf, ib)
+        assert best == int(np.argmin(ranked))
+        if keys:
+            np.testing.assert_array_equal(vbuf, d)
+        b2, d1, d2 = K._nearest2(row, c_norms, xn, vbuf, ib)
         assert b2 == best
-        assert v1 == v[best]
-        rest = np.delete(v, best)
-        assert v2 == (rest.min() if k > 1 else np.inf)
+        rtol = 1e-6 if dtype == np.float32 else 1e-14
+        assert d1 == pytest.approx(d[best], rel=rtol, abs=rtol)
+        assert d2 == (pytest.approx(np.delete(d, best).min(), rel=rtol, abs=rtol)
+                      if k > 1 else np.inf)
 
 
 def _moves(X, k, seed):
@@ -303,19 +310,26 @@ def _kpp_pass_inputs(X, shift, cols):
 
 def test_kpp_pass_against_numpy_and_bounds(rng):
     X = _blobs(n=3000, d=5, k=4, offset=10.0)
+    # Rows in order of distance to row 0: blocks near it are skipped by the
+    # bound, blocks far from it are read whole, blocks between are gathered.
+    X = X[np.argsort(((X - X[0]) ** 2).sum(1))]
     shift = X.mean(0)
     sw = rng.uniform(0.5, 2, len(X))
-    chosen = X[[0, 700]]
+    chosen = X[[0, 1600]]
     closest = ((X - chosen[0]) ** 2).sum(1)
     owner = np.zeros(len(X), np.int32)
-    cols = X[[700, 5, 1500, 2999]]  # last chosen, then three candidates
+    cols = X[[1600, 2000, 2500, 2999]]  # last chosen, then three candidates
     cols_t, const = _kpp_pass_inputs(X, shift, cols)
     x_norms = ((X - shift) ** 2).sum(1)
     d = ((X[:, None] - cols[None]) ** 2).sum(-1)
     new_closest = np.minimum(closest, d[:, 0])
     ref = np.stack([sw * new_closest]
                    + [sw * np.minimum(new_closest, d[:, c]) for c in (1, 2, 3)], 1)
-    for bound in (np.zeros(2), np.array([((chosen[0] - cols) ** 2).sum(1).min(), 0.0])):
+    pruning = np.array([((chosen[0] - cols) ** 2).sum(1).min(), 0.0])
+    read = np.add.reduceat(4 * closest * (1 + 1e-6) >= pruning[0], np.arange(0, 3000, 256))
+    read = read / np.diff(np.r_[np.arange(0, 3000, 256), 3000])
+    assert read.min() == 0 and read.max() == 1 and np.any((read > 0) & (read < 0.4))
+    for bound in (np.zeros(2), pruning):
         cl, ow = closest.copy(), owner.copy()
         pots = K.kpp_pass(X, sw, shift, cols_t, const, True, cl, ow, bound, 1, x_norms,
                           False, 256, 3)

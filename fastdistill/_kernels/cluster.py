@@ -17,57 +17,47 @@ __all__ = ["lloyd_pass", "lloyd_bounded_pass", "half_gaps", "sq_distances", "kpp
            "kpp_pick", "far_points"]
 
 
-#: Below this many centers the nearest one is found by a plain compare loop;
-#: from it on by the vectorised integer-key search of :func:`_to_keys`.
-KEY_SEARCH_MIN_K = 32
+@jit(inline="always")
+def _dist_keys(row, c_norms, xn, vbuf, ib):
+    """Write ``max(xn + c_norms - 2 row, 0)`` to ``vbuf``; return its smallest key.
 
-
-@jit
-def _to_keys(row, c_norms, vbuf, ib):
-    """Write ``c_norms - 2 row`` as order-preserving integer keys; return the smallest.
-
-    ``vbuf`` receives the values and ``ib`` (the same memory viewed as
-    signed integers of the same width) their keys: each float's bits, with
-    all bits but the sign flipped for negative values, so that integer order
-    is float order. Integer min reductions are vectorised by the compiler; a
-    float compare-and-select reduction is not without assuming no NaN.
-    Returns the smallest key and the largest positive integer of the width.
+    ``row`` holds the products ``x.c`` of one row with every center, ``xn``
+    its squared norm (X's dtype): ``vbuf`` receives the squared distances,
+    clipped at zero (rounding can make the expanded form slightly negative).
+    ``ib`` is the same memory viewed as signed integers of the same width:
+    the bits of non-negative floats are ordered as their values, so the
+    nearest center is an integer min reduction, which the compiler
+    vectorises (a float compare-and-select reduction is not vectorised
+    without assuming that no NaN occurs).
     """
     k = row.shape[0]
-    sh = ib.itemsize * 8 - 1
     for c in range(k):
-        vbuf[c] = c_norms[c] - 2.0 * row[c]
-    top = ib[0] | ~ib[0]
-    top = top ^ (top << sh)
-    m1 = top
+        v = xn + c_norms[c] - (row[c] + row[c])  # stays in X's dtype
+        vbuf[c] = v if v > 0.0 else 0.0
+    m1 = ib[0]
     for c in range(k):
-        b = ib[c]
-        key = b ^ ((b >> sh) & top)
-        ib[c] = key
+        key = ib[c]
         m1 = key if key < m1 else m1
-    return m1, top
+    return m1
 
 
-@jit
-def _first_index(ib, key):
-    """First index of ``key`` in ``ib`` (a vectorisable min reduction)."""
-    k = ib.shape[0]
-    best = k
-    for c in range(k):
-        cand = c if ib[c] == key else k
-        best = cand if cand < best else best
-    return best
+#: From this many centers on the nearest one is found by the vectorised
+#: integer-key search of :func:`_dist_keys`; below, a plain compare loop is
+#: faster (the vector loop needs enough iterations to pay off).
+KEY_SEARCH_MIN_K = 64
 
 
-@jit
-def _nearest(row, c_norms, vbuf, ib):
-    """Index of the smallest ``c_norms[c] - 2 row[c]`` (first one on ties).
+@jit(inline="always")
+def _nearest(row, c_norms, xn, vbuf, ib):
+    """First index of the smallest squared distance ``max(xn + c_norms - 2 row, 0)``.
 
-    Below :data:`KEY_SEARCH_MIN_K` centers a plain compare loop, from it on
-    the vectorised integer-key search (:func:`_to_keys`).
+    Below :data:`KEY_SEARCH_MIN_K` centers by a compare loop on
+    ``c_norms - 2 row`` (the same order up to the clipping at zero), from it
+    on by :func:`_dist_keys` (which leaves the distances in ``vbuf``).
+    Inlined: a call per row would cost more than the search for small k.
     """
     k = row.shape[0]
-    if k < KEY_SEARCH_MIN_K:
+    if k < KEY_SEARCH_MIN_K:  # compare ||c||^2 - 2 x.c, no clipping needed
         best = 0
         bv = c_norms[0] - 2.0 * row[0]
         for c in range(1, k):
@@ -76,49 +66,41 @@ def _nearest(row, c_norms, vbuf, ib):
                 bv = v
                 best = c
         return best
-    m1, top = _to_keys(row, c_norms, vbuf, ib)
-    return _first_index(ib, m1)
+    m1 = _dist_keys(row, c_norms, xn, vbuf, ib)
+    best = k
+    for c in range(k):
+        cand = c if ib[c] == m1 else k
+        best = cand if cand < best else best
+    return best
 
 
-@jit
-def _nearest2(row, c_norms, vbuf, ib):
-    """Nearest index and the two smallest values of ``c_norms - 2 row``.
+@jit(inline="always")
+def _nearest2(row, c_norms, xn, vbuf, ib):
+    """Nearest index and the two smallest squared distances.
 
-    As :func:`_nearest` (branch-free selects below
-    :data:`KEY_SEARCH_MIN_K` centers); the second value equals the first on
-    ties and is ``inf`` for a single center.
+    As :func:`_nearest`; the second distance equals the first on ties and is
+    ``inf`` for a single center.
     """
     k = row.shape[0]
     if k < KEY_SEARCH_MIN_K:
-        best = 0
-        v1 = c_norms[0] - 2.0 * row[0]
+        best = _nearest(row, c_norms, xn, vbuf, ib)
         v2 = np.inf
-        for c in range(1, k):
+        for c in range(k):
             v = c_norms[c] - 2.0 * row[c]
-            lt = v < v1
-            v2 = v1 if lt else (v if v < v2 else v2)
-            best = c if lt else best
-            v1 = v if lt else v1
-        return best, v1, v2
-    m1, top = _to_keys(row, c_norms, vbuf, ib)
-    best = k
-    n_min = 0
-    m2 = top
+            if v < v2 and c != best:
+                v2 = v
+        d1 = xn + c_norms[best] - 2.0 * row[best]
+        d2 = xn + v2
+        return best, (d1 if d1 > 0.0 else 0.0), (d2 if d2 > 0.0 else 0.0)
+    best = _nearest(row, c_norms, xn, vbuf, ib)
+    d1 = vbuf[best]
+    vbuf[best] = np.inf  # its key exceeds those of all finite values
+    m2 = ib[0]
     for c in range(k):
         key = ib[c]
-        is_min = key == m1
-        cand = c if is_min else k
-        best = cand if cand < best else best
-        n_min += is_min
-        other = top if is_min else key
-        m2 = other if other < m2 else m2
-    if n_min > 1:
-        m2 = m1
-    sh = ib.itemsize * 8 - 1
-    ib[0] = m1 ^ ((m1 >> sh) & top)  # keys map back to bits by the same flip
-    v1 = vbuf[0]
-    ib[0] = m2 ^ ((m2 >> sh) & top)
-    return best, v1, vbuf[0]
+        m2 = key if key < m2 else m2
+    ib[0] = m2
+    return best, d1, vbuf[0]
 
 
 @jit(parallel=True)
@@ -129,10 +111,10 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     Works on ``x - shift`` (copied chunk by chunk into a small buffer) and on
     centers already shifted the same way, so that distances keep their
     precision for data far from the origin. Nearest center by
-    ``||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk against the
-    C-contiguous transposed centers (faster than against ``centers.T`` for
-    small chunks), the search by :func:`_nearest`; the reported inertia uses
-    the exact ``||x - c||^2`` of the chosen center.
+    ``||x||^2 + ||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk
+    against the C-contiguous transposed centers (faster than against
+    ``centers.T`` for small chunks), the search by :func:`_nearest`; the
+    reported inertia uses the exact ``||x - c||^2`` of the chosen center.
 
     Parameters
     ----------
@@ -144,7 +126,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     chunk_rows, n_slots : int - rows per chunk, independent partial sums
     update : bool - also return per-cluster sums and weights
     int_probe : (0,) signed integer array as wide as X's dtype (int32 for
-        float32, int64 for float64) - selects the key type of the search
+        float32, int64 for float64) - the key type of the search
 
     Returns
     -------
@@ -166,6 +148,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
+        xnb = np.empty(chunk_rows, dtype=X.dtype)
         dots = np.empty((chunk_rows, k), dtype=X.dtype)
         vbuf = np.empty(k, dtype=X.dtype)
         ib = vbuf.view(int_probe.dtype)
@@ -174,11 +157,15 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
             r0 = ch * chunk_rows
             m = min(n, r0 + chunk_rows) - r0
             for i in range(m):
+                xn = 0.0
                 for j in range(d):
-                    buf[i, j] = X[r0 + i, j] - shift[j]
+                    t = X[r0 + i, j] - shift[j]
+                    buf[i, j] = t
+                    xn += t * t
+                xnb[i] = xn
             np.dot(buf[:m], centers_t, dots[:m])
             for i in range(m):
-                best = _nearest(dots[i], c_norms, vbuf, ib)
+                best = _nearest(dots[i], c_norms, xnb[i], vbuf, ib)
                 dist = 0.0
                 for j in range(d):
                     t = buf[i, j] - centers[best, j]
@@ -246,7 +233,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
     # relative slack on the exact own distance, absolute slack (times the
     # magnitudes) on the expanded second-nearest distance
     u_slack = 1.0 + 4.0 * (d + 2) * eps
-    e_slack = 2.0 * (d + 2) * eps
+    e_slack = 4.0 * (d + 2) * eps
     c_max = 0.0
     for c in range(k):
         c_max = max(c_max, c_norms[c])
@@ -259,6 +246,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
+        xnb = np.empty(chunk_rows, dtype=X.dtype)
         dots = np.empty((chunk_rows, k), dtype=X.dtype)
         idx = np.empty(chunk_rows, dtype=np.int64)
         vbuf = np.empty(k, dtype=X.dtype)
@@ -270,9 +258,13 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
             nb = 0
             for i in range(r0, r1):
                 a = labels[i]
+                xn = 0.0
                 if a < 0:
                     for j in range(d):
-                        buf[nb, j] = X[i, j] - shift[j]
+                        t = X[i, j] - shift[j]
+                        buf[nb, j] = t
+                        xn += t * t
+                    xnb[nb] = xn
                     idx[nb] = i
                     nb += 1
                     continue
@@ -280,6 +272,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
                 for j in range(d):
                     t = X[i, j] - shift[j]
                     buf[nb, j] = t
+                    xn += t * t
                     e = t - centers[a, j]
                     da += e * e
                 lo = lower[i] - (move2 if a == move1_id else move1)
@@ -293,6 +286,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
                         for j in range(d):
                             s_sums[a, j] += w * buf[nb, j]
                 else:
+                    xnb[nb] = xn
                     idx[nb] = i
                     nb += 1
             if nb == 0:
@@ -301,15 +295,13 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
             np.dot(buf[:nb], centers_t, dots[:nb])
             for v in range(nb):
                 i = idx[v]
-                best, v1, v2 = _nearest2(dots[v], c_norms, vbuf, ib)
-                xn = 0.0
+                xn = xnb[v]
+                best, d1, d2 = _nearest2(dots[v], c_norms, xn, vbuf, ib)
                 dist = 0.0
                 for j in range(d):
-                    t = buf[v, j]
-                    xn += t * t
-                    e = t - centers[best, j]
+                    e = buf[v, j] - centers[best, j]
                     dist += e * e
-                d2 = xn + v2 - e_slack * (xn + c_max)
+                d2 = d2 - e_slack * (xn + c_max)
                 lower[i] = np.sqrt(d2) if d2 > 0.0 else 0.0
                 w = sw[i] if has_w else 1.0
                 inert[slot] += w * dist
@@ -427,8 +419,9 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
     acceleration of k-means++ and k-means||", 2021). The others are read and
     their distances computed as ``||x - s||^2 + c_const - 2 x.(c - s)`` with
     ``c_const = ||c - s||^2 + 2 s.(c - s)``: the products ``x.(c - s)`` by
-    one BLAS GEMM straight from ``X`` (a dense block) or from the gathered
-    rows, with no shifted copy.
+    one BLAS GEMM straight from ``X`` (the whole block when at least 40% of
+    its rows are read: gathering them would cost as much as it saves) or
+    from the gathered rows, with no shifted copy.
 
     Parameters
     ----------
@@ -459,6 +452,7 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
         cl = np.empty(block_rows)
         wv = np.empty(block_rows)
         idx = np.empty(block_rows, dtype=np.int64)
+        drow = np.empty(block_rows, dtype=np.int64)
         xbuf = np.empty((block_rows, d), dtype=X.dtype)
         dbuf = np.empty((block_rows, nc), dtype=X.dtype)
         for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
@@ -481,13 +475,19 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                 acc[c] = base
             if nv == 0:
                 continue
-            dots = dbuf[:nv]
-            if nv == m:
+            # Few visited rows: gather them (the copy costs about what it
+            # saves once half the rows are read); many: the whole block.
+            dense = 5 * nv >= 2 * m
+            if dense:
+                dots = dbuf[:m]
                 np.dot(X[r0:r0 + m], cands_t, dots)
             else:
+                dots = dbuf[:nv]
                 for v in range(nv):
+                    src = X[idx[v]]
+                    dst = xbuf[v]
                     for j in range(d):
-                        xbuf[v, j] = X[idx[v], j]
+                        dst[j] = src[j]
                 np.dot(xbuf[:nv], cands_t, dots)
             if fill_norms:
                 for v in range(nv):
@@ -499,10 +499,12 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                     x_norms[i] = s
             for v in range(nv):
                 xn[v] = x_norms[idx[v]]
+            for v in range(nv):  # row of dots that holds visited row v
+                drow[v] = idx[v] - r0 if dense else v
             if use_first:
                 cc = c_const[0]
                 for v in range(nv):
-                    d0 = xn[v] + cc - 2.0 * dots[v, 0]
+                    d0 = xn[v] + cc - 2.0 * dots[drow[v], 0]
                     if d0 < cl[v]:
                         d0 = d0 if d0 > 0.0 else 0.0
                         cl[v] = d0
@@ -516,8 +518,9 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                 x_n = xn[v]
                 c_l = cl[v]
                 w = wv[v]
+                row = dots[drow[v]]
                 for c in range(1, nc):
-                    dc = x_n + c_const[c] - 2.0 * dots[v, c]
+                    dc = x_n + c_const[c] - 2.0 * row[c]
                     acc[c] += w * (dc if dc < c_l else c_l)
     return pots
 

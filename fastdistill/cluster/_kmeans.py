@@ -27,8 +27,13 @@ __all__ = ["KMeans", "kmeans_plusplus"]
 #: Rows per block of the k-means++ passes.
 KPP_BLOCK = 1024
 
-#: From this many clusters on, Lloyd iterations skip rows by Hamerly bounds.
+#: From this many clusters on, Lloyd iterations skip rows by Hamerly bounds
+#: (below, the search per row is too cheap for the bounds to pay).
 BOUNDED_MIN_K = 32
+
+#: Bounds are given up for the run after a pass searching more than this
+#: share of the rows (on unclustered data they hardly ever skip a row).
+BOUNDED_MAX_SEARCHED = 0.8
 
 
 def _lloyd(X, sw, shift, centers_s, labels, update):
@@ -292,17 +297,22 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def _run_lloyd(self, X, sw, shift, centers0, tol):
         centers = (centers0.astype(np.float64) - shift).astype(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        # Hamerly lower bounds: rows whose center cannot change are not searched.
-        lower = np.zeros(X.shape[0] if self.n_clusters >= BOUNDED_MIN_K else 0)
+        # From the second pass on, Hamerly lower bounds let rows whose center
+        # cannot change skip the search, until a pass finds that most rows
+        # still need it (then the bounds cost more than they save).
+        bounded = self.n_clusters >= BOUNDED_MIN_K
+        lower = None
         previous = None
         shift_x = shift.astype(X.dtype)
         strict = False
         it = 0
-        bounded = self.n_clusters >= BOUNDED_MIN_K
         for it in range(self.max_iter):
-            if bounded:
-                sums, wts, inertia, changed, _ = assign_bounded(
+            if bounded and previous is not None:
+                if lower is None:
+                    lower = np.zeros(X.shape[0])
+                sums, wts, inertia, changed, searched = assign_bounded(
                     X, sw, shift_x, centers, labels, lower, previous, True)
+                bounded = searched <= BOUNDED_MAX_SEARCHED * X.shape[0]
             else:
                 sums, wts, inertia, changed = _lloyd(X, sw, shift_x, centers, labels, True)
             previous = centers
@@ -326,7 +336,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                           f"{center_shift_tot} within tolerance {tol}.")
                 break
         del strict
-        if bounded:
+        if bounded and lower is not None:
             inertia = assign_bounded(X, sw, shift_x, centers, labels, lower, previous, False)[2]
         else:
             inertia = _lloyd(X, sw, shift_x, centers, labels, False)[2]
