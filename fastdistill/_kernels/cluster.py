@@ -12,6 +12,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
+from ._intrinsics import prefetch_row
 
 __all__ = ["lloyd_pass", "lloyd_bounded_pass", "half_gaps", "sq_distances", "kpp_pass",
            "kpp_pick", "far_points"]
@@ -164,7 +165,11 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     xn += t * t
                 xnb[i] = xn
             np.dot(buf[:m], centers_t, dots[:m])
+            nxt = r0 + m  # load the slot's next chunk meanwhile
+            n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0
             for i in range(m):
+                if i < n_next:
+                    prefetch_row(X, nxt + i)
                 best = _nearest(dots[i], c_norms, xnb[i], vbuf, ib)
                 dist = 0.0
                 for j in range(d):
@@ -257,6 +262,8 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
             r1 = min(n, r0 + chunk_rows)
             nb = 0
             for i in range(r0, r1):
+                if ch + 1 < ch1 and i + chunk_rows < n:
+                    prefetch_row(X, i + chunk_rows)  # the slot's next chunk
                 a = labels[i]
                 xn = 0.0
                 if a < 0:
@@ -514,7 +521,11 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
             for v in range(nv):
                 s += wv[v] * cl[v]
             acc[0] += s
+            nxt = r0 + m  # a dense block: the next one is likely dense too,
+            n_next = min(n, nxt + block_rows) - nxt if dense else 0  # load it meanwhile
             for v in range(nv):
+                for q in range(nxt + v * n_next // nv, nxt + (v + 1) * n_next // nv):
+                    prefetch_row(X, q)
                 x_n = xn[v]
                 c_l = cl[v]
                 w = wv[v]
