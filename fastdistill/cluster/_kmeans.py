@@ -120,13 +120,24 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
         const = np.einsum("ij,ij->i", c64, c64) + 2.0 * (c64 @ shift_64)
         return np.ascontiguousarray(c.T), const
 
+    # Shifted chosen centers in float64 and their squared norms, for the bounds.
+    chosen_s = np.empty((k, d))
+    chosen_n = np.empty(k)
+    chosen_s[0] = X[first] - shift_64
+    chosen_n[0] = chosen_s[0] @ chosen_s[0]
+    slack = 4.0 * (d + 2) * np.finfo(np.float64).eps
+
     def bounds(n_chosen, cols):
-        """Smallest squared distance from each chosen center to any column."""
-        chosen = centers[:n_chosen].astype(np.float64)
-        out = np.full(n_chosen, np.inf)
-        for col in cols.astype(np.float64):
-            np.minimum(out, ((chosen - col) ** 2).sum(axis=1), out=out)
-        return out
+        """Smallest squared distance from each chosen center to any column.
+
+        Expanded form by one small GEMM, lowered by its rounding error bound:
+        a bound that is too small only makes a pass read more rows.
+        """
+        cs = cols.astype(np.float64) - shift_64
+        cn = np.einsum("ij,ij->i", cs, cs)
+        norms = chosen_n[:n_chosen, None] + cn[None]
+        d2 = norms - 2.0 * (chosen_s[:n_chosen] @ cs.T) - slack * norms
+        return np.maximum(d2.min(axis=1), 0.0)
 
     n_blocks = -(-n // KPP_BLOCK)
     with parallel_region(n_blocks) as n_threads:
@@ -152,6 +163,8 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
             block = pots[:, 1 + best].copy()
             centers[c] = X[cand_ids[best]]
             indices[c] = cand_ids[best]
+            chosen_s[c] = centers[c] - shift_64
+            chosen_n[c] = chosen_s[c] @ chosen_s[c]
     return centers, indices
 
 
