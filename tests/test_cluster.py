@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,21 @@ def test_input_not_modified_and_read_only_ok():
     Xc = X.copy()
     KMeans(5, random_state=0).fit(X).transform(X)
     np.testing.assert_array_equal(X, Xc)
+
+
+def test_duplicate_points_many_clusters():
+    """Exact ties (duplicate rows and centers) with the key search and bounds."""
+    X = np.repeat(_blobs(n=100, d=3, k=5), 3, axis=0)
+    init = np.vstack([X[:90:3], X[:90:3], X[-30:-20]])  # 30 centers twice
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        km = KMeans(70, init=init, max_iter=5, tol=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns the same
+        ref = sk_cluster.KMeans(70, init=init, max_iter=5, tol=0, n_init=1).fit(X)
+    assert np.unique(km.labels_).size == np.unique(ref.labels_).size
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-9, abs=1e-9)
+    d = ((X[:, None] - km.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(d[np.arange(len(X)), km.labels_], d.min(1), atol=1e-9)
 
 
 def test_duplicate_points_warn_fewer_clusters():
@@ -358,12 +375,13 @@ def test_kpp_pass_against_numpy_and_bounds(rng):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("max_iter", [1, 2, 5, 30])
-def test_lloyd_many_clusters_matches_sklearn(dtype, max_iter):
-    """k >= 32: integer-key search and Hamerly bounds, still scikit-learn's Lloyd."""
-    X = _blobs(n=4000, d=6, k=40, dtype=dtype, offset=100.0)
-    init = X[::100][:40].copy()
-    ours = KMeans(40, init=init, max_iter=max_iter, tol=0).fit(X)
-    ref = sk_cluster.KMeans(40, init=init, max_iter=max_iter, tol=0, n_init=1).fit(X)
+@pytest.mark.parametrize("k", [40, 70])
+def test_lloyd_many_clusters_matches_sklearn(dtype, max_iter, k):
+    """Hamerly bounds (k >= 32) and the integer-key search (k >= 64): still Lloyd."""
+    X = _blobs(n=4000, d=6, k=k, dtype=dtype, offset=100.0)
+    init = X[::50][:k].copy()
+    ours = KMeans(k, init=init, max_iter=max_iter, tol=0).fit(X)
+    ref = sk_cluster.KMeans(k, init=init, max_iter=max_iter, tol=0, n_init=1).fit(X)
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     assert (ours.labels_ == ref.labels_).mean() >= (0.999 if dtype == np.float32 else 1.0)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=rtol, atol=rtol)
