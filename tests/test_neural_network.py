@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
+import fastdistill
+import fastdistill._threads
 from fastdistill._kernels import mlp as K
 from fastdistill.exceptions import ConvergenceWarning, NotFittedError
 from fastdistill.neural_network import MLPClassifier, MLPRegressor
@@ -67,9 +69,9 @@ def test_gradient_matches_finite_differences(rng, activation, output, loss, n_ou
 
 
 def _copy_weights(src_coefs, src_ints, dst):
-    for a, b in zip(dst.coefs_, src_coefs):
+    for a, b in zip(dst.coefs_, src_coefs, strict=True):
         a[:] = b
-    for a, b in zip(dst.intercepts_, src_ints):
+    for a, b in zip(dst.intercepts_, src_ints, strict=True):
         a[:] = b
 
 
@@ -100,11 +102,81 @@ def test_one_step_matches_sklearn(rng, solver, extra, kind):
             _copy_weights(init_c, init_b, est)
             est.set_params(warm_start=True, max_iter=2)
             est.fit(X, y)
-    for a, b in zip(ours.coefs_, ref.coefs_):
+    for a, b in zip(ours.coefs_, ref.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    for a, b in zip(ours.intercepts_, ref.intercepts_):
+    for a, b in zip(ours.intercepts_, ref.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+
+
+@pytest.mark.parametrize("chunks", [2, 3])
+def test_one_step_matches_sklearn_with_row_chunks(rng, monkeypatch, chunks):
+    # The minibatch split into row chunks (summed gradients, merged in the
+    # step) is the same step as scikit-learn's.
+    monkeypatch.setattr(K, "train_chunks", lambda sizes, rows: chunks)
+    X = rng.normal(size=(50, 3))
+    y = np.argmax(X, axis=1)
+    kw = dict(activation="relu", batch_size=50, shuffle=False, alpha=0.01)
+    ours = MLPClassifier((6, 5), max_iter=1, **kw)
+    ref = sk_nn.MLPClassifier((6, 5), max_iter=1, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.fit(X, y)
+        ours.fit(X, y)
+        init_c = [rng.normal(size=c.shape) * 0.5 for c in ref.coefs_]
+        init_b = [rng.normal(size=b.shape) * 0.5 for b in ref.intercepts_]
+        for est in (ours, ref):
+            _copy_weights(init_c, init_b, est)
+            est.set_params(warm_start=True, max_iter=2)
+            est.fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_,
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+
+
+@pytest.mark.skipif(fastdistill._threads.max_threads() < 2, reason="needs two threads")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_bit_identical_for_any_thread_count(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 20)).astype(dtype)
+    y = (np.sin(X[:, 0]) + X[:, 1] ** 2).astype(dtype)
+    sizes = np.array([20, 64, 1], dtype=np.int64)
+    assert K.train_chunks(sizes, 200) == 2  # the minibatches are split
+    fits = []
+    for n in (1, 2):
+        with fastdistill.num_threads(n), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(MLPRegressor(hidden_layer_sizes=(64,), max_iter=3,
+                                     random_state=0).fit(X, y))
+    one, two = fits
+    for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert one.loss_curve_ == two.loss_curve_
+
+
+def test_row_chunks_change_only_rounding(rng):
+    # Same epoch with 1, 2 and 4 chunks per minibatch: the gradients are
+    # summed in another order, nothing else.
+    X = rng.normal(size=(300, 5))
+    Y = rng.normal(size=(300, 2))
+    sizes = np.array([5, 7, 6, 2], dtype=np.int64)
+    w_off, b_off, n_params = K.param_offsets(sizes)
+    p0 = rng.normal(size=n_params) * 0.5
+    out = []
+    for chunks in (1, 2, 4):
+        p = p0.copy()
+        s1, s2 = np.zeros(n_params), np.zeros(n_params)
+        total, t = K.train_epoch(X, Y, np.arange(300), np.array([5], dtype=np.uint64), True, p,
+                                 s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 128, 1, 1e-2, 0.9,
+                                 0.999, 1e-8, 0.9, True, 0, chunks)
+        assert t == 3
+        out.append((p, s1, s2, total))
+    for p, s1, s2, total in out[1:]:
+        np.testing.assert_allclose(p, out[0][0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(s1, out[0][1], rtol=1e-10, atol=1e-16)
+        np.testing.assert_allclose(s2, out[0][2], rtol=1e-10, atol=1e-20)
+        assert total == pytest.approx(out[0][3], rel=1e-13)
 
 
 def _friedman(n, seed):

@@ -4,18 +4,54 @@ A network with layer sizes ``sizes = [d, h1, ..., out]`` keeps all its
 parameters in one flat array ``params`` (per layer: the (fan_in, fan_out)
 weight matrix, row-major, then the fan_out biases; offsets from
 :func:`param_offsets`). Optimiser state (Adam moments, SGD velocities) and
-gradients use the same layout, so every update is one flat loop.
+gradients use the same layout.
 
-A whole epoch - shuffle, gather each minibatch, forward, backward and the
+A whole epoch - shuffle, every minibatch's forward and backward pass and the
 optimiser step - runs inside :func:`train_epoch`: no Python per minibatch.
-Layer products use BLAS GEMM (``np.dot`` in nopython mode): measured against
-compiled loops for batch 200, it won at every size tried, down to a 20 -> 10
-layer (forward + backward per batch: 18 us with GEMM, 46 us with loops), so
-there is no crossover to switch at; bias and activation are fused loops.
+Each minibatch is split into ``n_chunks`` row chunks (a number fixed by the
+network's shape and the batch size, see :func:`train_chunks`, never by the
+thread count). A chunk gathers its rows (prefetched ahead: the epoch visits
+them in random order), runs the forward pass, the output delta fused with
+the loss and the bias gradient, and the backward pass into its own buffer of
+*raw* gradient sums. One fused pass then merges the chunk buffers in chunk
+order, scales them (``(sum + alpha W) / m``, scikit-learn's gradient),
+applies Adam or SGD in place and sums ``||W||^2`` of the new weights for the
+next batch's L2 loss term. With several chunks, the chunks (and, for large
+networks, parts of the step) run in parallel with single-threaded BLAS
+inside each; results are bit-identical for any thread count.
+
+Activations and deltas are stored feature-major: a layer's block for a chunk
+of m rows is an (n_features, m) array, so every elementwise loop (bias and
+activation, derivative, output delta and loss) runs along the rows,
+contiguous and vectorised whatever the layer's width; narrow layers pay no
+per-row loop overhead. Layer products use BLAS GEMM (``np.dot`` in nopython
+mode) or compiled loops (four outputs times four inputs per pass over the
+rows; weight gradients four by two dot products), chosen by measurement.
+Microseconds per product, 200 rows, float64, one core (loops / BLAS)::
+
+    fan_in x fan_out   forward        weight gradient   input delta
+       20 x   1        0.28 /  0.38     0.42 /  0.31      0.92 /  0.53
+       64 x   1        0.94 /  0.96     1.21 /  0.98      2.12 /  1.34
+      256 x   1        5.06 /  5.33     6.18 /  4.22      8.48 /  5.42
+       20 x  10        1.83 /  1.53     1.74 /  1.53      2.71 /  1.67
+       64 x  10        5.72 /  4.54     5.55 /  4.73      6.77 /  4.96
+       32 x  32        8.75 /  7.49     8.59 /  7.41      8.49 /  7.41
+       20 x  64       10.58 /  9.57    11.70 / 14.82      9.38 /  8.95
+       50 x  64       26.16 / 22.61    34.01 / 30.87     25.00 / 22.24
+       64 x  64       30.19 / 28.62    33.75 / 38.89     33.66 / 28.64
+       20 x 256       47.60 / 46.59    50.79 / 54.35     38.58 / 47.86
+
+GEMM's call overhead is small enough that it wins down to 20 -> 10; the
+loops win the forward product of one-output layers (fused with nothing
+else, a GEMM degenerates into matrix-vector products) and the weight
+gradient of wide layers with few inputs (BLAS's form with the 200 rows
+contiguous in both operands is its slow one). Input-layer products from 20
+to 256 outputs (the benchmark networks' first layers) are within 10% either
+way.
 
 Codes: activation 0 identity, 1 logistic, 2 tanh, 3 relu; output 0
-identity, 1 logistic, 2 softmax; loss 0 squared error, 1 binary log-loss,
-2 multiclass log-loss; solver 0 sgd, 1 adam.
+identity, 1 logistic, 2 softmax (-1: none, the raw logits); loss 0 squared
+error, 1 binary log-loss, 2 multiclass log-loss; solver 0 sgd, 1 adam.
 """
 
 from __future__ import annotations
@@ -24,9 +60,22 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
+from ._intrinsics import prefetch_row
 from ._random import shuffle_inplace
 
-__all__ = ["param_offsets", "forward", "train_epoch", "loss_and_grad"]
+__all__ = ["param_offsets", "train_chunks", "forward", "train_epoch", "loss_and_grad"]
+
+#: Rows prefetched ahead of the one being gathered.
+_AHEAD = 16
+#: Multiply-adds per chunk (rows x weights) below which a minibatch is not
+#: split: smaller batches lose more to thread hand-offs than they gain.
+_CHUNK_WORK = 1 << 17
+#: Fewest rows per chunk.
+_CHUNK_ROWS = 64
+#: Parameters from which the optimiser step runs in ``n_chunks`` parallel
+#: parts (fewer: one part).
+_PARALLEL_STEP = 1 << 15
+
 
 def param_offsets(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Offsets of each layer's weights and biases in the flat parameter array.
@@ -55,266 +104,667 @@ def param_offsets(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return w_off, b_off, pos
 
 
-@jit
-def _act_offsets(sizes, rows):
-    n = sizes.shape[0]
-    off = np.empty(n + 1, dtype=np.int64)
-    off[0] = 0
-    for i in range(n):
-        off[i + 1] = off[i] + rows * sizes[i]
-    return off
+def train_chunks(sizes: np.ndarray, batch_rows: int) -> int:
+    """Return the number of row chunks each minibatch is split into.
+
+    A function of the network's shape and the batch size only (so results
+    never depend on the thread count): 1, 2 or 4 chunks of at least
+    ``_CHUNK_ROWS`` rows, each worth at least ``_CHUNK_WORK`` multiply-adds.
+
+    Parameters
+    ----------
+    sizes : ndarray of int64
+        Layer widths, input first.
+    batch_rows : int
+        Minibatch size.
+
+    Returns
+    -------
+    n_chunks : int
+    """
+    weights = int(np.sum(sizes[:-1] * sizes[1:]))
+    chunks = 1
+    while (chunks < 4 and batch_rows // (2 * chunks) >= _CHUNK_ROWS
+           and batch_rows * weights // (2 * chunks) >= _CHUNK_WORK):
+        chunks *= 2
+    return chunks
 
 
+# ------------------------------------------------------------------ pieces
+#
+# Activations and deltas are stored feature-major: a layer's block for a
+# chunk of m rows is an (n_features, m) array, so every loop below runs
+# along the rows of the chunk (contiguous, vectorised whatever the layer
+# widths) and no loop is as short as a narrow layer.
+
 @jit
-def _affine(A, W, b, out, m):
-    """out[:m] = A[:m] @ W + b (one GEMM, then the bias)."""
-    fo = W.shape[1]
-    np.dot(A[:m], W, out[:m])
+def _gather_t(X, Y, order, start, m, AT, YT):
+    """AT[:, i] = X[order[start + i]], YT[:, i] = Y[order[start + i]] for i < m.
+
+    Rows ``_AHEAD`` positions further on are prefetched, also past the chunk:
+    the next chunk or batch starts with them in cache.
+    """
+    n = order.shape[0]
+    d = X.shape[1]
+    k = Y.shape[1]
     for i in range(m):
-        row = out[i]
-        for j in range(fo):
-            row[j] += b[j]
-
-
-@jit
-def _activate(Z, m, code):
-    if code == 0:
-        return
-    n = Z.shape[1]
-    if code == 3:
-        for i in range(m):
-            row = Z[i]
-            for j in range(n):
-                row[j] = max(row[j], 0.0)
-    elif code == 2:
-        for i in range(m):
-            row = Z[i]
-            for j in range(n):
-                row[j] = np.tanh(row[j])
-    else:
-        for i in range(m):
-            row = Z[i]
-            for j in range(n):
-                # logistic, without overflow for large |z|
-                e = np.exp(-abs(row[j]))
-                row[j] = 1.0 / (1.0 + e) if row[j] >= 0 else e / (1.0 + e)
-
-
-@jit
-def _softmax(Z, m):
-    n = Z.shape[1]
-    for i in range(m):
-        mx = Z[i, 0]
-        for j in range(1, n):
-            if Z[i, j] > mx:
-                mx = Z[i, j]
-        s = 0.0
-        for j in range(n):
-            e = np.exp(Z[i, j] - mx)
-            Z[i, j] = e
-            s += e
-        for j in range(n):
-            Z[i, j] /= s
-
-
-@jit
-def _derivative(A, D, m, code):
-    """D *= act'(.) expressed through the activation's output A."""
-    if code == 0:
-        return
-    n = A.shape[1]
-    for i in range(m):
-        a = A[i]
-        dr = D[i]
-        if code == 1:
-            for j in range(n):
-                dr[j] *= a[j] * (1.0 - a[j])
-        elif code == 2:
-            for j in range(n):
-                dr[j] *= 1.0 - a[j] * a[j]
-        else:
-            for j in range(n):
-                dr[j] = dr[j] if a[j] > 0.0 else 0.0
-
-
-@jit
-def _gather(X, Y, order, start, m, A0, Yb):
-    """Copy rows order[start:start + m] of X and Y into the batch buffers."""
-    for i in range(m):
+        ahead = start + i + _AHEAD
+        if ahead < n:
+            r2 = order[ahead]
+            prefetch_row(X, r2)
+            prefetch_row(Y, r2)
         r = order[start + i]
-        for j in range(X.shape[1]):
-            A0[i, j] = X[r, j]
-        for j in range(Y.shape[1]):
-            Yb[i, j] = Y[r, j]
+        for j in range(d):
+            AT[j, i] = X[r, j]
+        for j in range(k):
+            YT[j, i] = Y[r, j]
 
 
 @jit
-def _layer_views(params, acts, sizes, w_off, b_off, a_off, rows, l):
-    fi = sizes[l]
-    fo = sizes[l + 1]
-    W = params[w_off[l] : w_off[l] + fi * fo].reshape(fi, fo)
-    b = params[b_off[l] : b_off[l] + fo]
-    A_in = acts[a_off[l] : a_off[l] + rows * fi].reshape(rows, fi)
-    A_out = acts[a_off[l + 1] : a_off[l + 1] + rows * fo].reshape(rows, fo)
-    return W, b, A_in, A_out
+def _loops_forward(fi, fo):
+    """Forward product by compiled loops (else BLAS): one-output layers."""
+    return fo == 1
 
 
 @jit
-def _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, output):
-    """Forward pass of the first m rows already in acts' input block."""
-    n_layers = sizes.shape[0] - 1
-    for l in range(n_layers):
-        W, b, A_in, A_out = _layer_views(params, acts, sizes, w_off, b_off, a_off, rows, l)
-        _affine(A_in, W, b, A_out, m)
-        if l < n_layers - 1:
-            _activate(A_out, m, hidden)
-        elif output == 2:
-            _softmax(A_out, m)
+def _loops_grad(fi, fo):
+    """Weight gradient by compiled loops (else BLAS): wide layers with few inputs."""
+    return fo >= 64 and fi <= 32
+
+
+@jit
+def _coef(C, trans, r, o):
+    return C[o, r] if trans else C[r, o]
+
+
+@jit
+def _combine(C, trans, In, Out):
+    """Out[o, :] = sum_r c(r, o) In[r, :] with c(r, o) = C[r, o] (or C[o, r] if trans).
+
+    Compiled loops over the m columns; four outputs times four inputs per
+    pass, so each loaded input vector feeds four multiply-adds.
+    """
+    n_in, m = In.shape
+    n_out = Out.shape[0]
+    zero = Out.dtype.type(0.0)
+    o = 0
+    while o + 4 <= n_out:
+        z0 = Out[o]
+        z1 = Out[o + 1]
+        z2 = Out[o + 2]
+        z3 = Out[o + 3]
+        for i in range(m):
+            z0[i] = zero
+            z1[i] = zero
+            z2[i] = zero
+            z3[i] = zero
+        r = 0
+        while r + 4 <= n_in:
+            a0 = In[r]
+            a1 = In[r + 1]
+            a2 = In[r + 2]
+            a3 = In[r + 3]
+            c00 = _coef(C, trans, r, o)
+            c01 = _coef(C, trans, r, o + 1)
+            c02 = _coef(C, trans, r, o + 2)
+            c03 = _coef(C, trans, r, o + 3)
+            c10 = _coef(C, trans, r + 1, o)
+            c11 = _coef(C, trans, r + 1, o + 1)
+            c12 = _coef(C, trans, r + 1, o + 2)
+            c13 = _coef(C, trans, r + 1, o + 3)
+            c20 = _coef(C, trans, r + 2, o)
+            c21 = _coef(C, trans, r + 2, o + 1)
+            c22 = _coef(C, trans, r + 2, o + 2)
+            c23 = _coef(C, trans, r + 2, o + 3)
+            c30 = _coef(C, trans, r + 3, o)
+            c31 = _coef(C, trans, r + 3, o + 1)
+            c32 = _coef(C, trans, r + 3, o + 2)
+            c33 = _coef(C, trans, r + 3, o + 3)
+            for i in range(m):
+                x0 = a0[i]
+                x1 = a1[i]
+                x2 = a2[i]
+                x3 = a3[i]
+                z0[i] += c00 * x0 + c10 * x1 + c20 * x2 + c30 * x3
+                z1[i] += c01 * x0 + c11 * x1 + c21 * x2 + c31 * x3
+                z2[i] += c02 * x0 + c12 * x1 + c22 * x2 + c32 * x3
+                z3[i] += c03 * x0 + c13 * x1 + c23 * x2 + c33 * x3
+            r += 4
+        while r < n_in:
+            a0 = In[r]
+            c00 = _coef(C, trans, r, o)
+            c01 = _coef(C, trans, r, o + 1)
+            c02 = _coef(C, trans, r, o + 2)
+            c03 = _coef(C, trans, r, o + 3)
+            for i in range(m):
+                x0 = a0[i]
+                z0[i] += c00 * x0
+                z1[i] += c01 * x0
+                z2[i] += c02 * x0
+                z3[i] += c03 * x0
+            r += 1
+        o += 4
+    while o < n_out:
+        z0 = Out[o]
+        for i in range(m):
+            z0[i] = zero
+        r = 0
+        while r + 4 <= n_in:
+            a0 = In[r]
+            a1 = In[r + 1]
+            a2 = In[r + 2]
+            a3 = In[r + 3]
+            c0 = _coef(C, trans, r, o)
+            c1 = _coef(C, trans, r + 1, o)
+            c2 = _coef(C, trans, r + 2, o)
+            c3 = _coef(C, trans, r + 3, o)
+            for i in range(m):
+                z0[i] += c0 * a0[i] + c1 * a1[i] + c2 * a2[i] + c3 * a3[i]
+            r += 4
+        while r < n_in:
+            a0 = In[r]
+            c0 = _coef(C, trans, r, o)
+            for i in range(m):
+                z0[i] += c0 * a0[i]
+            r += 1
+        o += 1
+
+
+@jit
+def _cross(AT, DT, G):
+    """G[k, j] = sum_i AT[k, i] DT[j, i] (compiled loops, 4 x 2 blocks)."""
+    fi, m = AT.shape
+    fo = DT.shape[0]
+    zero = G.dtype.type(0.0)
+    k = 0
+    while k + 4 <= fi:
+        a0 = AT[k]
+        a1 = AT[k + 1]
+        a2 = AT[k + 2]
+        a3 = AT[k + 3]
+        j = 0
+        while j + 2 <= fo:
+            d0 = DT[j]
+            d1 = DT[j + 1]
+            s00 = zero
+            s01 = zero
+            s10 = zero
+            s11 = zero
+            s20 = zero
+            s21 = zero
+            s30 = zero
+            s31 = zero
+            for i in range(m):
+                e0 = d0[i]
+                e1 = d1[i]
+                s00 += a0[i] * e0
+                s01 += a0[i] * e1
+                s10 += a1[i] * e0
+                s11 += a1[i] * e1
+                s20 += a2[i] * e0
+                s21 += a2[i] * e1
+                s30 += a3[i] * e0
+                s31 += a3[i] * e1
+            G[k, j] = s00
+            G[k, j + 1] = s01
+            G[k + 1, j] = s10
+            G[k + 1, j + 1] = s11
+            G[k + 2, j] = s20
+            G[k + 2, j + 1] = s21
+            G[k + 3, j] = s30
+            G[k + 3, j + 1] = s31
+            j += 2
+        if j < fo:
+            d0 = DT[j]
+            s00 = zero
+            s10 = zero
+            s20 = zero
+            s30 = zero
+            for i in range(m):
+                e0 = d0[i]
+                s00 += a0[i] * e0
+                s10 += a1[i] * e0
+                s20 += a2[i] * e0
+                s30 += a3[i] * e0
+            G[k, j] = s00
+            G[k + 1, j] = s10
+            G[k + 2, j] = s20
+            G[k + 3, j] = s30
+        k += 4
+    while k < fi:
+        a0 = AT[k]
+        for j in range(fo):
+            d0 = DT[j]
+            s = zero
+            for i in range(m):
+                s += a0[i] * d0[i]
+            G[k, j] = s
+        k += 1
+
+
+@jit
+def _linear(W, AT, ZT):
+    """ZT = W^T AT (no bias): compiled loops for small layers, else BLAS."""
+    if _loops_forward(W.shape[0], W.shape[1]):
+        _combine(W, False, AT, ZT)
+    else:
+        np.dot(W.T, AT, ZT)
+
+
+@jit
+def _bias_act(ZT, b, code):
+    """ZT = act(ZT + b) (code -1 or 0: no activation)."""
+    n, m = ZT.shape
+    one = ZT.dtype.type(1.0)
+    zero = ZT.dtype.type(0.0)
+    for j in range(n):
+        z = ZT[j]
+        bj = b[j]
+        if code == 3:
+            for i in range(m):
+                z[i] = max(z[i] + bj, zero)
+        elif code == 2:
+            for i in range(m):
+                z[i] = np.tanh(z[i] + bj)
+        elif code == 1:
+            for i in range(m):
+                v = z[i] + bj
+                # logistic, without overflow for large |v|
+                e = np.exp(-abs(v))
+                z[i] = one / (one + e) if v >= 0 else e / (one + e)
         else:
-            _activate(A_out, m, output)
+            for i in range(m):
+                z[i] += bj
 
 
 @jit
-def _batch_loss(P, Y, m, loss):
-    """Mean data loss of predictions P[:m] against Y[:m] (scikit-learn's)."""
-    n_out = P.shape[1]
-    s = 0.0
-    if loss == 0:
-        for i in range(m):
-            for j in range(n_out):
-                r = Y[i, j] - P[i, j]
-                s += r * r
-        return s / (2.0 * m * n_out)
-    lo = np.finfo(P.dtype).eps
+def _softmax_t(ZT, b, tmp):
+    """Column-wise softmax of ZT + b in place (tmp: two scratch rows)."""
+    n, m = ZT.shape
+    mx = tmp[0, :m]
+    tot = tmp[1, :m]
+    zero = ZT.dtype.type(0.0)
     for i in range(m):
-        for j in range(n_out):
-            p = min(max(P[i, j], lo), 1.0 - lo)
-            y = Y[i, j]
-            if loss == 1:
-                s -= y * np.log(p) + (1.0 - y) * np.log(1.0 - p)
-            elif y != 0.0:
-                s -= y * np.log(p)
-    return s / m
-
-
-@jit
-def _backward_batch(params, grads, sizes, w_off, b_off, acts, deltas, a_off, rows, m,
-                    Y, hidden, alpha):
-    """Gradients of the batch loss (plus the L2 term) into ``grads``."""
-    n_layers = sizes.shape[0] - 1
-    L = n_layers
-    # Output delta: p - y for every matched output activation and loss.
-    fo = sizes[L]
-    P = acts[a_off[L] : a_off[L] + rows * fo].reshape(rows, fo)
-    D = deltas[a_off[L] : a_off[L] + rows * fo].reshape(rows, fo)
-    for i in range(m):
-        for j in range(fo):
-            D[i, j] = P[i, j] - Y[i, j]
-    inv_m = 1.0 / m
-    for l in range(n_layers - 1, -1, -1):
-        fi = sizes[l]
-        fo = sizes[l + 1]
-        W, b, A_in, _ = _layer_views(params, acts, sizes, w_off, b_off, a_off, rows, l)
-        D = deltas[a_off[l + 1] : a_off[l + 1] + rows * fo].reshape(rows, fo)
-        gW = grads[w_off[l] : w_off[l] + fi * fo].reshape(fi, fo)
-        gb = grads[b_off[l] : b_off[l] + fo]
-        np.dot(A_in[:m].T, D[:m], gW)
-        for k in range(fi):
-            for j in range(fo):
-                gW[k, j] = (gW[k, j] + alpha * W[k, j]) * inv_m
-        for j in range(fo):
-            gb[j] = 0.0
+        mx[i] = ZT[0, i] + b[0]
+        tot[i] = zero
+    for j in range(n):
+        z = ZT[j]
+        bj = b[j]
         for i in range(m):
-            for j in range(fo):
-                gb[j] += D[i, j]
-        for j in range(fo):
-            gb[j] *= inv_m
-        if l > 0:
-            Dp = deltas[a_off[l] : a_off[l] + rows * fi].reshape(rows, fi)
-            np.dot(D[:m], W.T, Dp[:m])
-            _derivative(A_in, Dp, m, hidden)
+            v = z[i] + bj
+            z[i] = v
+            mx[i] = max(mx[i], v)
+    for j in range(n):
+        z = ZT[j]
+        for i in range(m):
+            e = np.exp(z[i] - mx[i])
+            z[i] = e
+            tot[i] += e
+    for j in range(n):
+        z = ZT[j]
+        for i in range(m):
+            z[i] /= tot[i]
 
 
 @jit
-def _l2_term(params, sizes, w_off):
+def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
+    """Output activation in place, delta ``P - Y`` into DT, bias-gradient sums into gb.
+
+    ZT holds the last layer's pre-activation without bias. Returns the summed
+    data loss of the columns (scikit-learn's per-sample loss, unnormalised).
+    """
+    n, m = ZT.shape
+    one = ZT.dtype.type(1.0)
+    zero = ZT.dtype.type(0.0)
+    lo = np.finfo(ZT.dtype).eps
+    if output == 2:
+        _softmax_t(ZT, b, tmp)
+    else:
+        _bias_act(ZT, b, output)
     s = 0.0
-    for l in range(sizes.shape[0] - 1):
-        for q in range(w_off[l], w_off[l] + sizes[l] * sizes[l + 1]):
-            s += params[q] * params[q]
+    for j in range(n):
+        p = ZT[j]
+        y = YT[j]
+        d = DT[j]
+        acc = zero
+        for i in range(m):
+            v = p[i] - y[i]
+            d[i] = v
+            acc += v
+        gb[j] = acc
+        if loss == 0:
+            for i in range(m):
+                s += d[i] * d[i]
+        elif loss == 1:
+            for i in range(m):
+                pc = min(max(p[i], lo), one - lo)
+                if y[i] == 1:
+                    s -= np.log(pc)
+                elif y[i] == 0:
+                    s -= np.log(one - pc)
+                else:
+                    s -= y[i] * np.log(pc) + (one - y[i]) * np.log(one - pc)
+        else:
+            for i in range(m):
+                if y[i] != 0:
+                    s -= y[i] * np.log(min(max(p[i], lo), one - lo))
     return s
 
 
 @jit
-def _step(params, grads, state1, state2, solver, lr, beta1, beta2, eps, momentum,
-          nesterov, t):
-    """One optimiser step, in place (scikit-learn's Adam / SGD with momentum)."""
-    n = params.shape[0]
-    if solver == 1:
-        lr_t = lr * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-        for q in range(n):
-            g = grads[q]
-            m1 = beta1 * state1[q] + (1.0 - beta1) * g
-            v = beta2 * state2[q] + (1.0 - beta2) * g * g
-            state1[q] = m1
-            state2[q] = v
-            params[q] += -lr_t * m1 / (np.sqrt(v) + eps)
+def _weight_grad(W, AT, DT, G):
+    """G = AT DT^T, the raw sum over the chunk's rows."""
+    if _loops_grad(W.shape[0], W.shape[1]):
+        _cross(AT, DT, G)
     else:
-        for q in range(n):
-            g = grads[q]
-            vel = momentum * state1[q] - lr * g
-            state1[q] = vel
-            if nesterov:
-                params[q] += momentum * vel - lr * g
-            else:
-                params[q] += vel
+        np.dot(AT, DT.T, G)
 
 
 @jit
-def train_epoch(X, Y, order, rng_state, shuffle, params, grads, state1, state2, sizes,
-                w_off, b_off, hidden, output, loss, alpha, batch_size, solver, lr,
-                beta1, beta2, eps, momentum, nesterov, adam_t):
+def _input_delta(W, DT, AT, code, DpT, gb):
+    """DpT = (W DT) * act'(AT) (act' through the activation's output AT).
+
+    Also writes the previous layer's bias-gradient sums (row sums of DpT)
+    into gb.
+    """
+    fi, m = AT.shape
+    np.dot(W, DT, DpT)
+    one = AT.dtype.type(1.0)
+    zero = AT.dtype.type(0.0)
+    for k in range(fi):
+        a = AT[k]
+        dp = DpT[k]
+        acc = zero
+        if code == 3:
+            for i in range(m):
+                v = dp[i] if a[i] > 0 else zero
+                dp[i] = v
+                acc += v
+        elif code == 2:
+            for i in range(m):
+                v = dp[i] * (one - a[i] * a[i])
+                dp[i] = v
+                acc += v
+        elif code == 1:
+            for i in range(m):
+                v = dp[i] * (a[i] * (one - a[i]))
+                dp[i] = v
+                acc += v
+        else:
+            for i in range(m):
+                acc += dp[i]
+        gb[k] = acc
+
+
+@jit
+def _weights(params, w_off, sizes, li):
+    fi = sizes[li]
+    fo = sizes[li + 1]
+    return params[w_off[li] : w_off[li] + fi * fo].reshape(fi, fo)
+
+
+@jit
+def _forward_t(params, sizes, w_off, b_off, acts, tmp, m, hidden, output):
+    """Forward pass of the m columns in acts' input block; returns the output block.
+
+    ``output`` -1 leaves the last layer's raw pre-activation (with bias).
+    """
+    n_layers = sizes.shape[0] - 1
+    off = 0
+    for li in range(n_layers):
+        fi = sizes[li]
+        fo = sizes[li + 1]
+        AT = acts[off : off + fi * m].reshape(fi, m)
+        off += fi * m
+        ZT = acts[off : off + fo * m].reshape(fo, m)
+        _linear(_weights(params, w_off, sizes, li), AT, ZT)
+        b = params[b_off[li] : b_off[li] + fo]
+        if li < n_layers - 1:
+            _bias_act(ZT, b, hidden)
+        elif output == 2:
+            _softmax_t(ZT, b, tmp)
+        else:
+            _bias_act(ZT, b, output)
+    return acts[off : off + sizes[n_layers] * m].reshape(sizes[n_layers], m)
+
+
+@jit
+def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, deltas, tmp,
+                hidden, output, loss):
+    """Forward and backward pass of rows order[start:start + m].
+
+    Raw gradient sums (``A^T D`` and the sums of D over the rows; no L2 term,
+    no 1/m) go into g; returns the summed data loss of the rows. ``tmp``
+    holds at least 2 + n_outputs rows of m scratch values.
+    """
+    n_layers = sizes.shape[0] - 1
+    d = sizes[0]
+    n_out = sizes[n_layers]
+    YT = tmp[2 : 2 + n_out, :m]
+    _gather_t(X, Y, order, start, m, acts[0 : d * m].reshape(d, m), YT)
+    # Forward; the output layer's bias and activation are fused with the delta.
+    off = 0
+    for li in range(n_layers):
+        fi = sizes[li]
+        fo = sizes[li + 1]
+        AT = acts[off : off + fi * m].reshape(fi, m)
+        off += fi * m
+        ZT = acts[off : off + fo * m].reshape(fo, m)
+        _linear(_weights(params, w_off, sizes, li), AT, ZT)
+        if li < n_layers - 1:
+            _bias_act(ZT, params[b_off[li] : b_off[li] + fo], hidden)
+    L = n_layers - 1
+    DT = deltas[off : off + n_out * m].reshape(n_out, m)
+    s = _output_delta(acts[off : off + n_out * m].reshape(n_out, m),
+                      params[b_off[L] : b_off[L] + n_out], YT, DT,
+                      g[b_off[L] : b_off[L] + n_out], tmp, output, loss)
+    # Backward.
+    for li in range(n_layers - 1, -1, -1):
+        fi = sizes[li]
+        fo = sizes[li + 1]
+        off -= fi * m
+        AT = acts[off : off + fi * m].reshape(fi, m)
+        W = _weights(params, w_off, sizes, li)
+        _weight_grad(W, AT, DT, g[w_off[li] : w_off[li] + fi * fo].reshape(fi, fo))
+        if li > 0:
+            DpT = deltas[off : off + fi * m].reshape(fi, m)
+            _input_delta(W, DT, AT, hidden, DpT, g[b_off[li - 1] : b_off[li - 1] + fi])
+            DT = DpT
+    return s
+
+
+@jit
+def _segments(sizes, w_off, b_off, n_parts):
+    """Split the parameters into ``n_parts`` near-equal contiguous parts.
+
+    Returns ``seg`` (rows: start, stop, is_weight), each part cut at the
+    weight/bias boundaries, and ``first`` (part p owns the rows
+    ``first[p]:first[p + 1]``).
+    """
+    n_layers = sizes.shape[0] - 1
+    total = b_off[n_layers - 1] + sizes[n_layers]
+    seg = np.empty((2 * n_layers * n_parts, 3), dtype=np.int64)
+    first = np.empty(n_parts + 1, dtype=np.int64)
+    pos = 0
+    for part in range(n_parts):
+        first[part] = pos
+        p_lo = total * part // n_parts
+        p_hi = total * (part + 1) // n_parts
+        for li in range(n_layers):
+            for lo, hi, w in ((w_off[li], w_off[li] + sizes[li] * sizes[li + 1], 1),
+                              (b_off[li], b_off[li] + sizes[li + 1], 0)):
+                a = max(lo, p_lo)
+                b = min(hi, p_hi)
+                if a < b:
+                    seg[pos, 0] = a
+                    seg[pos, 1] = b
+                    seg[pos, 2] = w
+                    pos += 1
+    first[n_parts] = pos
+    return seg, first
+
+
+@jit
+def _step_range(params, grads, state1, state2, lo, hi, alpha, inv_m, solver, lr, lr_t,
+                beta1, c1, beta2, c2, eps, momentum, nesterov):
+    """One optimiser step on params[lo:hi], from the chunks' raw gradient sums.
+
+    The gradient is ``(sum_c grads[c] + alpha * p) * inv_m`` (``alpha`` 0 for
+    biases), summed in chunk order; ``grads`` has at least two rows (the
+    second all zeros with a single chunk). One fused pass: merge, scale,
+    Adam or SGD, and the sum of squares of the new values, which is returned.
+    Scalars have the parameters' dtype (``c1 = 1 - beta1`` and ``c2 = 1 -
+    beta2`` rounded once, as NumPy does).
+    """
+    p = params[lo:hi]
+    g0 = grads[0, lo:hi]
+    g1 = grads[1, lo:hi]
+    for c in range(2, grads.shape[0]):
+        gc = grads[c, lo:hi]
+        for q in range(hi - lo):
+            g1[q] += gc[q]
+    s1 = state1[lo:hi]
+    s2 = state2[lo:hi]
+    sq = 0.0
+    if solver == 1:
+        for q in range(hi - lo):
+            g = ((g0[q] + g1[q]) + alpha * p[q]) * inv_m
+            m1 = beta1 * s1[q] + c1 * g
+            v = beta2 * s2[q] + c2 * (g * g)
+            s1[q] = m1
+            s2[q] = v
+            new = p[q] + -lr_t * m1 / (np.sqrt(v) + eps)
+            p[q] = new
+            sq += new * new
+    else:
+        for q in range(hi - lo):
+            g = ((g0[q] + g1[q]) + alpha * p[q]) * inv_m
+            vel = momentum * s1[q] - lr * g
+            s1[q] = vel
+            # Nesterov: p += momentum * vel - lr * g; plain momentum: p += vel.
+            new = p[q] + (momentum * vel - lr * g if nesterov else vel)
+            p[q] = new
+            sq += new * new
+    return sq
+
+
+@jit
+def _step_part(params, grads, state1, state2, seg, s0, s1, alpha, inv_m, solver, lr, lr_t,
+               beta1, c1, beta2, c2, eps, momentum, nesterov):
+    """Step the segments seg[s0:s1]; returns ||new weights||^2 over them."""
+    zero = params.dtype.type(0.0)
+    sq = 0.0
+    for s in range(s0, s1):
+        is_weight = seg[s, 2] == 1
+        part = _step_range(params, grads, state1, state2, seg[s, 0], seg[s, 1],
+                           alpha if is_weight else zero, inv_m, solver, lr, lr_t, beta1, c1,
+                           beta2, c2, eps, momentum, nesterov)
+        if is_weight:
+            sq += part
+    return sq
+
+
+@jit
+def _weight_sq(params, sizes, w_off):
+    s = 0.0
+    for li in range(sizes.shape[0] - 1):
+        w = params[w_off[li] : w_off[li] + sizes[li] * sizes[li + 1]]
+        for q in range(w.shape[0]):
+            s += w[q] * w[q]
+    return s
+
+
+# ----------------------------------------------------------------- kernels
+
+@jit(parallel=True)
+def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, w_off, b_off,
+                hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
+                momentum, nesterov, adam_t, n_chunks):
     """One epoch of minibatch training; returns (summed loss, Adam step count).
 
     ``order`` (int64, the rows to train on) is shuffled in place when
-    ``shuffle``; each minibatch is gathered into a buffer, then forward,
-    backward and the optimiser step run on it. The returned loss is the sum
-    over batches of (batch loss + L2 term) times the batch size, as
-    scikit-learn accumulates it. Training stops early (returning NaN) when a
-    batch loss is not finite or a step overflows, restoring the parameters the
-    epoch started from.
+    ``shuffle``. Every minibatch is split into ``n_chunks`` row chunks (see
+    :func:`train_chunks`), each doing its forward and backward pass into its
+    own gradient buffer (in parallel when there are several), then one
+    optimiser step merges them in chunk order. The returned
+    loss is the sum over batches of (batch loss + L2 term) times the batch
+    size, as scikit-learn accumulates it. Training stops early (returning
+    NaN) when a batch loss is not finite or a step overflows, restoring the
+    parameters the epoch started from.
     """
     n = order.shape[0]
-    d = X.shape[1]
     n_out = Y.shape[1]
     if shuffle:
         shuffle_inplace(order, rng_state)
     rows = min(batch_size, n)
-    a_off = _act_offsets(sizes, rows)
-    acts = np.empty(a_off[-1], dtype=params.dtype)
-    deltas = np.empty(a_off[-1], dtype=params.dtype)
-    Yb = np.empty((rows, n_out), dtype=params.dtype)
-    L = sizes.shape[0] - 1
+    chunk_rows = (rows + n_chunks - 1) // n_chunks
+    width = 0
+    for li in range(sizes.shape[0]):
+        width += sizes[li]
+    n_params = params.shape[0]
+    acts = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
+    deltas = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
+    tmp = np.empty((n_chunks, 2 + n_out, chunk_rows), dtype=params.dtype)
+    grads = np.empty((max(n_chunks, 2), n_params), dtype=params.dtype)
+    grads[1, :] = 0.0  # stays zero with one chunk (the step always adds two rows)
+    losses = np.zeros(n_chunks)
+    n_parts = n_chunks if n_params >= _PARALLEL_STEP else 1
+    seg, first = _segments(sizes, w_off, b_off, n_parts)
+    sq_parts = np.zeros(n_parts)
     backup = params.copy()
+    sq_w = _weight_sq(params, sizes, w_off)
+    # Hyperparameters in the parameters' dtype, rounded once (as NumPy's weak
+    # Python scalars are): the float32 path computes in float32.
+    dt = params.dtype.type
+    alpha_, lr_, eps_, mom_ = dt(alpha), dt(lr), dt(eps), dt(momentum)
+    beta1_, c1_, beta2_, c2_ = dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2)
     total = 0.0
     for start in range(0, n, rows):
         m = min(rows, n - start)
-        _gather(X, Y, order, start, m, acts[0 : rows * d].reshape(rows, d), Yb)
-        _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, output)
-        P = acts[a_off[L] : a_off[L] + rows * n_out].reshape(rows, n_out)
-        batch_loss = _batch_loss(P, Yb, m, loss)
-        batch_loss += 0.5 * alpha * _l2_term(params, sizes, w_off) / m
+        if n_chunks == 1:
+            losses[0] = _chunk_pass(X, Y, order, start, m, params, grads[0], sizes, w_off,
+                                    b_off, acts[0], deltas[0], tmp[0], hidden, output, loss)
+        else:
+            mc = (m + n_chunks - 1) // n_chunks
+            for c in prange(n_chunks):
+                lo = min(m, c * mc)
+                mi = min(m, lo + mc) - lo
+                if mi > 0:
+                    losses[c] = _chunk_pass(X, Y, order, start + lo, mi, params, grads[c],
+                                            sizes, w_off, b_off, acts[c], deltas[c], tmp[c],
+                                            hidden, output, loss)
+                else:
+                    losses[c] = 0.0
+                    grads[c, :] = 0.0
+        data = 0.0
+        for c in range(n_chunks):
+            data += losses[c]
+        data = data / (2.0 * m * n_out) if loss == 0 else data / m
+        batch_loss = data + 0.5 * alpha * sq_w / m
         if not np.isfinite(batch_loss):
             params[:] = backup  # the epoch's starting weights: finite and usable
             return np.nan, adam_t
         # A finite batch loss means finite activations, hence finite gradients
         # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.
-        _backward_batch(params, grads, sizes, w_off, b_off, acts, deltas, a_off, rows, m,
-                        Yb, hidden, alpha)
         adam_t += 1
-        _step(params, grads, state1, state2, solver, lr, beta1, beta2, eps, momentum,
-              nesterov, adam_t)
+        lr_t = lr_
+        if solver == 1:
+            lr_t = dt(lr * np.sqrt(1.0 - beta2**adam_t) / (1.0 - beta1**adam_t))
+        inv_m = dt(1.0 / m)
+        if n_parts == 1:
+            sq_w = _step_part(params, grads, state1, state2, seg, 0, seg.shape[0], alpha_,
+                              inv_m, solver, lr_, lr_t, beta1_, c1_, beta2_, c2_, eps_, mom_,
+                              nesterov)
+        else:
+            for part in prange(n_parts):
+                sq_parts[part] = _step_part(params, grads, state1, state2, seg, first[part],
+                                            first[part + 1], alpha_, inv_m, solver, lr_, lr_t,
+                                            beta1_, c1_, beta2_, c2_, eps_, mom_, nesterov)
+            sq_w = 0.0
+            for part in range(n_parts):
+                sq_w += sq_parts[part]
         total += batch_loss * m
-    for q in range(params.shape[0]):
+    for q in range(n_params):
         if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
             params[:] = backup
             return np.nan, adam_t
@@ -335,23 +785,23 @@ def forward(X, params, sizes, w_off, b_off, hidden, output, chunk_rows):
     n_out = sizes[sizes.shape[0] - 1]
     out = np.empty((n, n_out), dtype=params.dtype)
     rows = min(chunk_rows, max(n, 1))
-    a_off = _act_offsets(sizes, rows)
-    L = sizes.shape[0] - 1
-    out_code = 0 if output < 0 else output
+    width = 0
+    for li in range(sizes.shape[0]):
+        width += sizes[li]
     n_chunks = (n + rows - 1) // rows
     for ch in prange(n_chunks):
         start = ch * rows
         m = min(rows, n - start)
-        acts = np.empty(a_off[-1], dtype=params.dtype)
-        A0 = acts[0 : rows * d].reshape(rows, d)
+        acts = np.empty(rows * width, dtype=params.dtype)
+        tmp = np.empty((2, rows), dtype=params.dtype)
+        AT = acts[0 : d * m].reshape(d, m)
         for i in range(m):
             for j in range(d):
-                A0[i, j] = X[start + i, j]
-        _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, out_code)
-        P = acts[a_off[L] : a_off[L] + rows * n_out].reshape(rows, n_out)
+                AT[j, i] = X[start + i, j]
+        PT = _forward_t(params, sizes, w_off, b_off, acts, tmp, m, hidden, output)
         for i in range(m):
             for j in range(n_out):
-                out[start + i, j] = P[i, j]
+                out[start + i, j] = PT[j, i]
     return out
 
 
@@ -360,35 +810,33 @@ def loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss
                   chunk_rows):
     """Full-batch loss (scikit-learn's definition) and its gradient into ``grads``.
 
-    Used by the L-BFGS solver. Works through X in chunks; gradients of the
-    chunks are combined with weights equal to their share of the rows.
+    Used by the L-BFGS solver. Works through X in chunks of ``chunk_rows``
+    rows, summing the chunks' raw gradients, then scales once.
     """
     n = X.shape[0]
-    d = X.shape[1]
     n_out = Y.shape[1]
     rows = min(chunk_rows, n)
     order = np.arange(n)
-    a_off = _act_offsets(sizes, rows)
-    acts = np.empty(a_off[-1], dtype=params.dtype)
-    deltas = np.empty(a_off[-1], dtype=params.dtype)
-    Yb = np.empty((rows, n_out), dtype=params.dtype)
+    width = 0
+    for li in range(sizes.shape[0]):
+        width += sizes[li]
+    acts = np.empty(rows * width, dtype=params.dtype)
+    deltas = np.empty(rows * width, dtype=params.dtype)
+    tmp = np.empty((2 + n_out, rows), dtype=params.dtype)
     part = np.empty_like(grads)
-    L = sizes.shape[0] - 1
     total = 0.0
     grads[:] = 0.0
     for start in range(0, n, rows):
         m = min(rows, n - start)
-        _gather(X, Y, order, start, m, acts[0 : rows * d].reshape(rows, d), Yb)
-        _forward_batch(params, sizes, w_off, b_off, acts, a_off, rows, m, hidden, output)
-        P = acts[a_off[L] : a_off[L] + rows * n_out].reshape(rows, n_out)
-        total += _batch_loss(P, Yb, m, loss) * m
-        _backward_batch(params, part, sizes, w_off, b_off, acts, deltas, a_off, rows, m,
-                        Yb, hidden, 0.0)
-        w = m / n
+        total += _chunk_pass(X, Y, order, start, m, params, part, sizes, w_off, b_off, acts,
+                             deltas, tmp, hidden, output, loss)
         for q in range(grads.shape[0]):
-            grads[q] += w * part[q]
+            grads[q] += part[q]
     # L2 term on the whole batch: 0.5 * alpha * ||W||^2 / n, gradient alpha W / n.
-    for l in range(L):
-        for q in range(w_off[l], w_off[l] + sizes[l] * sizes[l + 1]):
-            grads[q] += alpha * params[q] / n
-    return total / n + 0.5 * alpha * _l2_term(params, sizes, w_off) / n
+    for li in range(sizes.shape[0] - 1):
+        for q in range(w_off[li], w_off[li] + sizes[li] * sizes[li + 1]):
+            grads[q] += alpha * params[q]
+    for q in range(grads.shape[0]):
+        grads[q] /= n
+    data = total / (2.0 * n * n_out) if loss == 0 else total / n
+    return data + 0.5 * alpha * _weight_sq(params, sizes, w_off) / n

@@ -15,10 +15,10 @@ from .._metrics import accuracy_score, r2_score
 from .._threads import blas_region, parallel_region
 from .._validation import (
     check_array,
+    check_is_fitted,
     check_option,
     check_random_state,
     check_scalar,
-    check_is_fitted,
     check_y,
     validate_data,
 )
@@ -234,57 +234,60 @@ class _BaseMLP(BaseEstimator):
             self._state2[:] = 0.0
             self._adam_t = 0
             self._lr = float(self.learning_rate_init)
-        order = train_idx.copy()
-        for _ in range(self.max_iter):
-            with blas_region():
+        order = train_idx  # a fresh array: shuffled in place every epoch
+        chunks = K.train_chunks(self._sizes, batch)
+        # Minibatch row chunks in parallel, BLAS single-threaded inside each.
+        with parallel_region(chunks):
+            for _ in range(self.max_iter):
                 total, self._adam_t = K.train_epoch(
                     X, Y, order, self._rng_state, bool(self.shuffle), self._params,
-                    np.empty_like(self._params), self._state1, self._state2, self._sizes,
-                    self._w_off, self._b_off, hidden, self._out_code, self._loss_code,
-                    float(self.alpha), batch, solver, self._lr, float(self.beta_1),
-                    float(self.beta_2), float(self.epsilon), float(self.momentum),
-                    bool(self.nesterovs_momentum), self._adam_t)
-            if not np.isfinite(total):
-                warnings.warn(
-                    "The training loss became NaN or infinite; training stopped and the "
-                    "last finite weights are kept. Scale the inputs or lower "
-                    "learning_rate_init.",
-                    convergence_warning(),
-                    stacklevel=3,
-                )
-                break
-            self.n_iter_ += 1
-            self.loss_ = total / n_train
-            self.t_ += n_train
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}", file=sys.stdout)
-            self._update_no_improvement(X_val, Y_val)
-            if self.solver == "sgd" and self.learning_rate == "invscaling":
-                self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if self.early_stopping else "Training loss"
-                if self.solver == "sgd" and self.learning_rate == "adaptive" and self._lr > 1e-6:
-                    self._lr /= 5.0
-                    self._no_improvement_count = 0
-                    if self.verbose:
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Setting "
-                              f"learning rate to {self._lr}")
-                else:
-                    if self.verbose:
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                    self._state1, self._state2, self._sizes, self._w_off, self._b_off,
+                    hidden, self._out_code, self._loss_code, float(self.alpha), batch,
+                    solver, self._lr, float(self.beta_1), float(self.beta_2),
+                    float(self.epsilon), float(self.momentum),
+                    bool(self.nesterovs_momentum), self._adam_t, chunks)
+                if not np.isfinite(total):
+                    warnings.warn(
+                        "The training loss became NaN or infinite; training stopped and the "
+                        "last finite weights are kept. Scale the inputs or lower "
+                        "learning_rate_init.",
+                        convergence_warning(),
+                        stacklevel=3,
+                    )
                     break
-            if incremental:
-                break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                    f"and the optimization hasn't converged yet.",
-                    convergence_warning(),
-                    stacklevel=3,
-                )
+                self.n_iter_ += 1
+                self.loss_ = total / n_train
+                self.t_ += n_train
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}", file=sys.stdout)
+                self._update_no_improvement(X_val, Y_val)
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if self.early_stopping else "Training loss"
+                    if (self.solver == "sgd" and self.learning_rate == "adaptive"
+                            and self._lr > 1e-6):
+                        self._lr /= 5.0
+                        self._no_improvement_count = 0
+                        if self.verbose:
+                            print(f"{what} did not improve more than tol={self.tol} for "
+                                  f"{self.n_iter_no_change} consecutive epochs. Setting "
+                                  f"learning rate to {self._lr}")
+                    else:
+                        if self.verbose:
+                            print(f"{what} did not improve more than tol={self.tol} for "
+                                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                        break
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        f"and the optimization hasn't converged yet.",
+                        convergence_warning(),
+                        stacklevel=3,
+                    )
         if self.early_stopping and not incremental and hasattr(self, "_best_params"):
             self._params[:] = self._best_params
         return self
