@@ -398,3 +398,39 @@ def test_many_clusters_thread_independent():
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     assert a.inertia_ == b.inertia_
+
+
+@pytest.mark.parametrize("k", [40, 80])
+def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
+    """float32 search of float64 data: near ties beyond float32 resolution."""
+    d = 7
+    C = rng.normal(size=(k, d)) * 3
+    a, b = rng.integers(k, size=400), rng.integers(k, size=400)
+    a, b = a[a != b], b[a != b]
+    # Rows a hair (1e-7 relative: invisible in float32) nearer to a than to b,
+    # pushed off the a-b axis so that other centers stay farther.
+    mid = (C[a] + C[b]) / 2 + 1e-7 * (C[a] - C[b])
+    X = np.vstack([mid, rng.normal(size=(600, d)) * 3])
+    shift = X.mean(0)
+    Cs = C - shift
+    cn = (Cs * Cs).sum(1)
+    D = ((X[:, None] - C[None]) ** 2).sum(-1)
+    ref = D.argmin(1)
+    two = np.sort(D, axis=1)[:, :2]
+    n_ties = int(np.sum(two[:, 1] - two[:, 0] < 1e-5 * two[:, 1]))
+    assert n_ties > 50
+    labels = np.full(len(X), -1, np.int32)
+    out = K.lloyd_pass_mixed(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T, np.float32),
+                             cn.astype(np.float32), cn.max(), labels, 64, 3, True)
+    np.testing.assert_array_equal(labels, ref)
+    assert out[4] >= n_ties  # the near ties were verified in float64
+    lab_64 = np.full(len(X), -1, np.int32)
+    plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
+                         3, True, int_probe(np.float64))
+    np.testing.assert_array_equal(lab_64, ref)
+    np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
+    assert out[2] == pytest.approx(plain[2], rel=1e-12)
+    # The bounded pass searches the same way.
+    lab_b = np.full(len(X), -1, np.int32)
+    assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros(len(X)), None, True)
+    np.testing.assert_array_equal(lab_b, ref)

@@ -14,8 +14,8 @@ from numba import prange
 from .._jit import jit
 from ._intrinsics import prefetch_row
 
-__all__ = ["lloyd_pass", "lloyd_bounded_pass", "half_gaps", "sq_distances", "kpp_pass",
-           "kpp_pick", "far_points"]
+__all__ = ["lloyd_pass", "lloyd_pass_mixed", "lloyd_bounded_pass", "half_gaps",
+           "sq_distances", "kpp_pass", "kpp_pick", "far_points"]
 
 
 @jit(inline="always")
@@ -196,9 +196,140 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     return sums_t, wts_t, inertia, n_changed
 
 
+#: Safety factor on the rounding bound of the float32 search of
+#: :func:`lloyd_pass_mixed` (a larger bound only verifies more rows).
+MIXED_SLACK = 4.0
+
+
 @jit(parallel=True)
-def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower, half_gap,
-                       move1, move1_id, move2, chunk_rows, n_slots, update, int_probe):
+def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, labels,
+                     chunk_rows, n_slots, update):
+    """:func:`lloyd_pass` for float64 data with a verified float32 search.
+
+    The products ``x.c`` come from one float32 GEMM (twice the float64 rate)
+    on float32 copies of the shifted rows and centers. Their rounding error
+    is bounded per row (inputs rounded to float32, a d-term float32 sum,
+    the norms): ``e = MIXED_SLACK * u * (2 (d + 3) |x| max|c| + 5 (|x|^2 + max|c|^2))``
+    with ``u = 2^-24``. A center whose float32 value is more than ``2 e``
+    above the smallest cannot be the nearest; when another one lies within
+    ``2 e``, the candidates are compared by their exact float64 distances.
+    So the labels are those of a float64 search (ties aside), and the sums
+    and inertia are computed in float64 from the float64 rows.
+
+    Parameters
+    ----------
+    X : (n, d) float64; sw, shift, centers, labels, chunk_rows, n_slots,
+        update : as :func:`lloyd_pass` (centers float64)
+    centers_t32 : (d, k) float32 - the shifted centers, transposed, C-contiguous
+    c_norms32 : (k,) float32 - their squared norms
+    c_norm_max : float - the largest squared norm of a shifted center
+
+    Returns
+    -------
+    sums, weights, inertia, changed : as :func:`lloyd_pass`
+    verified : int - rows whose nearest center needed the float64 check
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    has_w = sw.shape[0] > 0
+    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    kk = k if update else 1
+    keys = k >= KEY_SEARCH_MIN_K
+    u = 2.0 ** -24
+    c_max = np.sqrt(c_norm_max)
+    sums = np.zeros((n_slots, kk, d))
+    wts = np.zeros((n_slots, k))
+    inert = np.zeros(n_slots)
+    changed = np.zeros(n_slots, dtype=np.int64)
+    verified = np.zeros(n_slots, dtype=np.int64)
+    for slot in prange(n_slots):
+        ch0 = slot * n_chunks // n_slots
+        ch1 = (slot + 1) * n_chunks // n_slots
+        buf = np.empty((chunk_rows, d))
+        buf32 = np.empty((chunk_rows, d), dtype=np.float32)
+        xnb = np.empty(chunk_rows)
+        xnb32 = np.empty(chunk_rows, dtype=np.float32)
+        dots = np.empty((chunk_rows, k), dtype=np.float32)
+        vbuf = np.empty(k, dtype=np.float32)
+        ib = vbuf.view(np.int32)
+        s_sums = sums[slot]
+        for ch in range(ch0, ch1):
+            r0 = ch * chunk_rows
+            m = min(n, r0 + chunk_rows) - r0
+            for i in range(m):
+                xn = 0.0
+                for j in range(d):
+                    t = X[r0 + i, j] - shift[j]
+                    buf[i, j] = t
+                    buf32[i, j] = t
+                    xn += t * t
+                xnb[i] = xn
+                xnb32[i] = xn
+            np.dot(buf32[:m], centers_t32, dots[:m])
+            nxt = r0 + m  # load the slot's next chunk meanwhile
+            n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0
+            for i in range(m):
+                if i < n_next:
+                    prefetch_row(X, nxt + i)
+                row = dots[i]
+                best = _nearest(row, c_norms32, xnb32[i], vbuf, ib)
+                xn = xnb[i]
+                err = MIXED_SLACK * u * (2.0 * (d + 3) * np.sqrt(xn) * c_max
+                                         + 5.0 * (xn + c_norm_max))
+                # centers whose float32 value lies within 2 err of the best
+                cnt = 0
+                if keys:
+                    thr = vbuf[best] + 2.0 * err
+                    for c in range(k):
+                        cnt += vbuf[c] <= thr
+                else:
+                    thr = c_norms32[best] - 2.0 * row[best] + 2.0 * err
+                    for c in range(k):
+                        cnt += c_norms32[c] - 2.0 * row[c] <= thr
+                if cnt > 1:
+                    verified[slot] += 1
+                    bd = np.inf
+                    for c in range(k):
+                        val = vbuf[c] if keys else c_norms32[c] - 2.0 * row[c]
+                        if val <= thr:
+                            e2 = 0.0
+                            for j in range(d):
+                                t = buf[i, j] - centers[c, j]
+                                e2 += t * t
+                            if e2 < bd:
+                                bd = e2
+                                best = c
+                dist = 0.0
+                for j in range(d):
+                    t = buf[i, j] - centers[best, j]
+                    dist += t * t
+                w = sw[r0 + i] if has_w else 1.0
+                inert[slot] += w * dist
+                if labels[r0 + i] != best:
+                    changed[slot] += 1
+                    labels[r0 + i] = best
+                wts[slot, best] += w
+                if update:
+                    for j in range(d):
+                        s_sums[best, j] += w * buf[i, j]
+    sums_t = np.zeros((kk, d))
+    wts_t = np.zeros(k)
+    inertia = 0.0
+    n_changed = 0
+    n_verified = 0
+    for slot in range(n_slots):
+        sums_t += sums[slot]
+        wts_t += wts[slot]
+        inertia += inert[slot]
+        n_changed += changed[slot]
+        n_verified += verified[slot]
+    return sums_t, wts_t, inertia, n_changed, n_verified
+
+
+@jit(parallel=True)
+def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max, verify,
+                       labels, lower, half_gap, move1, move1_id, move2, chunk_rows, n_slots,
+                       update, int_probe):
     """Run a Lloyd pass that skips the rows whose nearest center cannot change.
 
     Hamerly's test with one lower bound per row: ``lower[i]`` bounds the
@@ -211,18 +342,25 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
     ``u <= max(lower, half_gap[own])`` (``half_gap``: half the distance to
     the nearest other center) no other center can be nearer and the row
     keeps its label. The other rows (and every row whose label is ``-1``)
-    are gathered into a buffer and searched against all centers exactly as
-    in :func:`lloyd_pass`, which also gives their new lower bound (second
-    smallest distance, lowered by its rounding error bound). Labels,
-    sums and inertia are those of :func:`lloyd_pass` (ties aside).
+    are gathered and searched against all centers, in the dtype of
+    ``centers_ts`` (float32 for float64 data: then, when ``verify``, near
+    ties are settled by exact float64 distances as in
+    :func:`lloyd_pass_mixed`); the second smallest distance, lowered by its
+    rounding bound, is their new lower bound. Labels, sums and inertia are
+    those of :func:`lloyd_pass` (ties aside).
 
     Parameters
     ----------
-    As :func:`lloyd_pass`, plus:
+    X, sw, shift, centers, labels, chunk_rows, n_slots, update : as :func:`lloyd_pass`
+    centers_ts : (d, k) - shifted centers transposed, C-contiguous, in the
+        search dtype; c_norms_s : (k,) their squared norms, same dtype
+    c_norm_max : float - largest squared center norm
+    verify : bool - float64 data searched in float32
     lower : (n,) float64 - lower bounds, updated in place
     half_gap : (k,) float64 - half the distance from each center to the nearest other
     move1, move2 : float - largest and second largest center move since the
         bounds were computed; move1_id : int - the center that moved most
+    int_probe : (0,) signed integers as wide as the search dtype
 
     Returns
     -------
@@ -234,14 +372,14 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
+    keys = k >= KEY_SEARCH_MIN_K
     eps = np.finfo(X.dtype).eps
-    # relative slack on the exact own distance, absolute slack (times the
-    # magnitudes) on the expanded second-nearest distance
+    eps_s = np.finfo(c_norms_s.dtype).eps
+    # relative slack on the exact own distance; rounding bound (times the
+    # magnitudes) of the expanded distances of the search
     u_slack = 1.0 + 4.0 * (d + 2) * eps
-    e_slack = 4.0 * (d + 2) * eps
-    c_max = 0.0
-    for c in range(k):
-        c_max = max(c_max, c_norms[c])
+    c_max = np.sqrt(c_norm_max)
+    s_err = MIXED_SLACK * 0.5 * eps_s
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
@@ -251,10 +389,12 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
-        xnb = np.empty(chunk_rows, dtype=X.dtype)
-        dots = np.empty((chunk_rows, k), dtype=X.dtype)
+        bufs = np.empty((chunk_rows, d), dtype=c_norms_s.dtype)
+        xnb = np.empty(chunk_rows)
+        xnbs = np.empty(chunk_rows, dtype=c_norms_s.dtype)
+        dots = np.empty((chunk_rows, k), dtype=c_norms_s.dtype)
         idx = np.empty(chunk_rows, dtype=np.int64)
-        vbuf = np.empty(k, dtype=X.dtype)
+        vbuf = np.empty(k, dtype=c_norms_s.dtype)
         ib = vbuf.view(int_probe.dtype)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
@@ -299,17 +439,61 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_t, c_norms, labels, lower,
             if nb == 0:
                 continue
             searched[slot] += nb
-            np.dot(buf[:nb], centers_t, dots[:nb])
+            for v in range(nb):
+                for j in range(d):
+                    bufs[v, j] = buf[v, j]
+                xnbs[v] = xnb[v]
+            np.dot(bufs[:nb], centers_ts, dots[:nb])
             for v in range(nb):
                 i = idx[v]
                 xn = xnb[v]
-                best, d1, d2 = _nearest2(dots[v], c_norms, xn, vbuf, ib)
+                row = dots[v]
+                best = _nearest(row, c_norms_s, xnbs[v], vbuf, ib)
+                # rounding bound of the searched squared distances
+                err = s_err * (2.0 * (d + 3) * np.sqrt(xn) * c_max + 5.0 * (xn + c_norm_max))
+                if verify:
+                    thr = (vbuf[best] if keys else c_norms_s[best] - 2.0 * row[best]) + 2.0 * err
+                    cnt = 0
+                    if keys:
+                        for c in range(k):
+                            cnt += vbuf[c] <= thr
+                    else:
+                        for c in range(k):
+                            cnt += c_norms_s[c] - 2.0 * row[c] <= thr
+                    if cnt > 1:
+                        bd = np.inf
+                        for c in range(k):
+                            val = vbuf[c] if keys else c_norms_s[c] - 2.0 * row[c]
+                            if val <= thr:
+                                e2 = 0.0
+                                for j in range(d):
+                                    t = buf[v, j] - centers[c, j]
+                                    e2 += t * t
+                                if e2 < bd:
+                                    bd = e2
+                                    best = c
+                # second smallest searched distance, over every center but best
+                if keys:
+                    vbuf[best] = np.inf  # its key exceeds those of all finite values
+                    m2 = ib[0]
+                    for c in range(k):
+                        key = ib[c]
+                        m2 = key if key < m2 else m2
+                    ib[0] = m2
+                    d2 = vbuf[0]
+                else:
+                    w2 = np.inf
+                    for c in range(k):
+                        val = c_norms_s[c] - 2.0 * row[c]
+                        if val < w2 and c != best:
+                            w2 = val
+                    d2 = xn + w2
+                d2 = d2 - err
+                lower[i] = np.sqrt(d2) if d2 > 0.0 else 0.0
                 dist = 0.0
                 for j in range(d):
                     e = buf[v, j] - centers[best, j]
                     dist += e * e
-                d2 = d2 - e_slack * (xn + c_max)
-                lower[i] = np.sqrt(d2) if d2 > 0.0 else 0.0
                 w = sw[i] if has_w else 1.0
                 inert[slot] += w * dist
                 if labels[i] != best:

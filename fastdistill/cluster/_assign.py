@@ -10,6 +10,12 @@ from .._threads import parallel_region
 __all__ = ["chunk_rows", "n_slots", "int_probe", "assign", "assign_bounded", "sq_distances"]
 
 
+#: From this many centers on, float64 passes search in float32 and verify
+#: the near ties in float64 (:func:`fastdistill._kernels.cluster.lloyd_pass_mixed`):
+#: the float32 GEMM runs at twice the rate; below, the GEMM is too small to matter.
+MIXED_MIN_K = 32
+
+
 def chunk_rows(n_centers: int) -> int:
     """Rows per chunk: the (rows, n_centers) product block stays near 128 KB.
 
@@ -66,6 +72,10 @@ def int_probe(dtype) -> np.ndarray:
 def assign(X, sw, shift, centers, labels, update):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
+    float64 data with at least :data:`MIXED_MIN_K` centers go through
+    :func:`fastdistill._kernels.cluster.lloyd_pass_mixed`: same labels, sums
+    and inertia (ties aside), about 1.6 times faster at k = 256.
+
     Parameters
     ----------
     X : ndarray of shape (n, d)
@@ -90,9 +100,14 @@ def assign(X, sw, shift, centers, labels, update):
     k = centers.shape[0]
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
-    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+    c_norms = np.einsum("ij,ij->i", centers, centers)
+    centers_t = np.ascontiguousarray(centers.T)
     with parallel_region(slots):
-        return K.lloyd_pass(X, sw, shift, centers, np.ascontiguousarray(centers.T), c_norms,
+        if X.dtype == np.float64 and k >= MIXED_MIN_K:
+            return K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
+                                      c_norms.astype(np.float32), float(c_norms.max()),
+                                      labels, rows, slots, update)[:4]
+        return K.lloyd_pass(X, sw, shift, centers, centers_t, c_norms.astype(X.dtype),
                             labels, rows, slots, update, int_probe(X.dtype))
 
 
@@ -121,7 +136,6 @@ def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):
     k = centers.shape[0]
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
-    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
     move1 = move2 = 0.0
     move1_id = -1
     if previous is not None and k > 1:
@@ -133,10 +147,16 @@ def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):
         move1_id = int(order[-1])
         move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
     gaps = K.half_gaps(centers)
+    # float64 data search in float32 and verify near ties, as in assign()
+    mixed = X.dtype == np.float64 and k >= MIXED_MIN_K
+    search = np.float32 if mixed else X.dtype
+    c_norms = np.einsum("ij,ij->i", centers, centers)
     with parallel_region(slots):
-        return K.lloyd_bounded_pass(X, sw, shift, centers, np.ascontiguousarray(centers.T),
-                                    c_norms, labels, lower, gaps, move1, move1_id, move2,
-                                    rows, slots, update, int_probe(X.dtype))
+        return K.lloyd_bounded_pass(X, sw, shift, centers,
+                                    np.ascontiguousarray(centers.T, dtype=search),
+                                    c_norms.astype(search), float(c_norms.max()), mixed,
+                                    labels, lower, gaps, move1, move1_id, move2,
+                                    rows, slots, update, int_probe(search))
 
 
 def sq_distances(X, shift, centers) -> np.ndarray:
