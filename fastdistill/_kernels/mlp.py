@@ -138,8 +138,8 @@ def train_chunks(sizes: np.ndarray, batch_rows: int) -> int:
 # widths) and no loop is as short as a narrow layer.
 
 @jit
-def _gather_t(X, Y, order, start, m, AT, YT):
-    """AT[:, i] = X[order[start + i]], YT[:, i] = Y[order[start + i]] for i < m.
+def _gather(X, Y, order, start, m, A0, YT):
+    """A0[i] = X[order[start + i]] (row-major), YT[:, i] = Y[order[start + i]], i < m.
 
     Rows ``_AHEAD`` positions further on are prefetched, also past the chunk:
     the next chunk or batch starts with them in cache.
@@ -155,7 +155,7 @@ def _gather_t(X, Y, order, start, m, AT, YT):
             prefetch_row(Y, r2)
         r = order[start + i]
         for j in range(d):
-            AT[j, i] = X[r, j]
+            A0[i, j] = X[r, j]
         for j in range(k):
             YT[j, i] = Y[r, j]
 
@@ -393,6 +393,23 @@ def _linear(W, AT, ZT):
 
 
 @jit
+def _input_linear(W, A0, ZT):
+    """ZT = W^T A0^T for the row-major input rows A0 (no bias)."""
+    m, fi = A0.shape
+    if _loops_forward(fi, W.shape[1]):
+        w = W[:, 0]
+        z = ZT[0]
+        zero = ZT.dtype.type(0.0)
+        for i in range(m):
+            s = zero
+            for k in range(fi):
+                s += A0[i, k] * w[k]
+            z[i] = s
+    else:
+        np.dot(W.T, A0.T, ZT)
+
+
+@jit
 def _bias_act(ZT, b, code):
     """ZT = act(ZT + b) (code -1 or 0: no activation)."""
     n, m = ZT.shape
@@ -545,20 +562,25 @@ def _weights(params, w_off, sizes, li):
 
 
 @jit
-def _forward_t(params, sizes, w_off, b_off, acts, tmp, m, hidden, output):
-    """Forward pass of the m columns in acts' input block; returns the output block.
+def _forward_t(params, sizes, w_off, b_off, A0, acts, tmp, hidden, output):
+    """Forward pass of the rows A0 (row-major); returns the output block (feature-major).
 
-    ``output`` -1 leaves the last layer's raw pre-activation (with bias).
+    ``acts`` holds the hidden and output blocks; ``output`` -1 leaves the last
+    layer's raw pre-activation (with bias).
     """
     n_layers = sizes.shape[0] - 1
+    m = A0.shape[0]
     off = 0
     for li in range(n_layers):
         fi = sizes[li]
         fo = sizes[li + 1]
-        AT = acts[off : off + fi * m].reshape(fi, m)
-        off += fi * m
         ZT = acts[off : off + fo * m].reshape(fo, m)
-        _linear(_weights(params, w_off, sizes, li), AT, ZT)
+        W = _weights(params, w_off, sizes, li)
+        if li == 0:
+            _input_linear(W, A0, ZT)
+        else:
+            _linear(W, acts[off - fi * m : off].reshape(fi, m), ZT)
+        off += fo * m
         b = params[b_off[li] : b_off[li] + fo]
         if li < n_layers - 1:
             _bias_act(ZT, b, hidden)
@@ -566,7 +588,7 @@ def _forward_t(params, sizes, w_off, b_off, acts, tmp, m, hidden, output):
             _softmax_t(ZT, b, tmp)
         else:
             _bias_act(ZT, b, output)
-    return acts[off : off + sizes[n_layers] * m].reshape(sizes[n_layers], m)
+    return acts[off - sizes[n_layers] * m : off].reshape(sizes[n_layers], m)
 
 
 @jit
@@ -575,42 +597,51 @@ def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, del
     """Forward and backward pass of rows order[start:start + m].
 
     Raw gradient sums (``A^T D`` and the sums of D over the rows; no L2 term,
-    no 1/m) go into g; returns the summed data loss of the rows. ``tmp``
-    holds at least 2 + n_outputs rows of m scratch values.
+    no 1/m) go into g; returns the summed data loss of the rows. The input
+    rows are gathered row-major into the head of ``acts`` (both input-layer
+    products are faster in that layout), the other layers' blocks follow
+    feature-major. ``tmp`` holds at least 2 + n_outputs rows of m scratch
+    values.
     """
     n_layers = sizes.shape[0] - 1
     d = sizes[0]
     n_out = sizes[n_layers]
     YT = tmp[2 : 2 + n_out, :m]
-    _gather_t(X, Y, order, start, m, acts[0 : d * m].reshape(d, m), YT)
+    A0 = acts[0 : m * d].reshape(m, d)
+    _gather(X, Y, order, start, m, A0, YT)
     # Forward; the output layer's bias and activation are fused with the delta.
-    off = 0
+    off = m * d
     for li in range(n_layers):
         fi = sizes[li]
         fo = sizes[li + 1]
-        AT = acts[off : off + fi * m].reshape(fi, m)
-        off += fi * m
         ZT = acts[off : off + fo * m].reshape(fo, m)
-        _linear(_weights(params, w_off, sizes, li), AT, ZT)
+        W = _weights(params, w_off, sizes, li)
+        if li == 0:
+            _input_linear(W, A0, ZT)
+        else:
+            _linear(W, acts[off - fi * m : off].reshape(fi, m), ZT)
         if li < n_layers - 1:
             _bias_act(ZT, params[b_off[li] : b_off[li] + fo], hidden)
+        off += fo * m
     L = n_layers - 1
+    off -= n_out * m
     DT = deltas[off : off + n_out * m].reshape(n_out, m)
     s = _output_delta(acts[off : off + n_out * m].reshape(n_out, m),
                       params[b_off[L] : b_off[L] + n_out], YT, DT,
                       g[b_off[L] : b_off[L] + n_out], tmp, output, loss)
-    # Backward.
-    for li in range(n_layers - 1, -1, -1):
+    # Backward; off is the start of layer li + 1's block.
+    for li in range(n_layers - 1, 0, -1):
         fi = sizes[li]
         fo = sizes[li + 1]
         off -= fi * m
         AT = acts[off : off + fi * m].reshape(fi, m)
         W = _weights(params, w_off, sizes, li)
         _weight_grad(W, AT, DT, g[w_off[li] : w_off[li] + fi * fo].reshape(fi, fo))
-        if li > 0:
-            DpT = deltas[off : off + fi * m].reshape(fi, m)
-            _input_delta(W, DT, AT, hidden, DpT, g[b_off[li - 1] : b_off[li - 1] + fi])
-            DT = DpT
+        DpT = deltas[off : off + fi * m].reshape(fi, m)
+        _input_delta(W, DT, AT, hidden, DpT, g[b_off[li - 1] : b_off[li - 1] + fi])
+        DT = DpT
+    # Input layer: G = A0^T D^T straight from the row-major rows.
+    np.dot(A0.T, DT.T, g[w_off[0] : w_off[0] + d * sizes[1]].reshape(d, sizes[1]))
     return s
 
 
@@ -833,13 +864,10 @@ def forward(X, params, sizes, w_off, b_off, hidden, output, chunk_rows):
     for ch in prange(n_chunks):
         start = ch * rows
         m = min(rows, n - start)
-        acts = np.empty(rows * width, dtype=params.dtype)
+        acts = np.empty(rows * (width - d), dtype=params.dtype)
         tmp = np.empty((2, rows), dtype=params.dtype)
-        AT = acts[0 : d * m].reshape(d, m)
-        for i in range(m):
-            for j in range(d):
-                AT[j, i] = X[start + i, j]
-        PT = _forward_t(params, sizes, w_off, b_off, acts, tmp, m, hidden, output)
+        PT = _forward_t(params, sizes, w_off, b_off, X[start : start + m], acts, tmp, hidden,
+                        output)
         for i in range(m):
             for j in range(n_out):
                 out[start + i, j] = PT[j, i]
