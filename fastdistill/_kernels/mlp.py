@@ -20,14 +20,17 @@ next batch's L2 loss term. With several chunks, the chunks (and, for large
 networks, parts of the step) run in parallel with single-threaded BLAS
 inside each; results are bit-identical for any thread count.
 
-Activations and deltas are stored feature-major: a layer's block for a chunk
-of m rows is an (n_features, m) array, so every elementwise loop (bias and
-activation, derivative, output delta and loss) runs along the rows,
-contiguous and vectorised whatever the layer's width; narrow layers pay no
-per-row loop overhead. Layer products use BLAS GEMM (``np.dot`` in nopython
-mode) or compiled loops (four outputs times four inputs per pass over the
-rows; weight gradients four by two dot products), chosen by measurement.
-Microseconds per product, 200 rows, float64, one core (loops / BLAS)::
+Activations and deltas of hidden and output layers are stored
+feature-major: a layer's block for a chunk of m rows is an (n_features, m)
+array, so every elementwise loop (bias and activation, derivative, output
+delta and loss, softmax) runs along the rows, contiguous and vectorised
+whatever the layer's width; narrow layers pay no per-row loop overhead.
+The input rows are gathered row-major (contiguous copies; prediction reads
+X's rows in place) and both input-layer GEMMs take them transposed. Layer
+products use BLAS GEMM (``np.dot`` in nopython mode) or compiled loops
+(four outputs times four inputs per pass over the rows; weight gradients
+four by two dot products), chosen by measurement. Microseconds per product,
+200 rows, float64, one core (loops / BLAS)::
 
     fan_in x fan_out   forward        weight gradient   input delta
        20 x   1        0.28 /  0.38     0.42 /  0.31      0.92 /  0.53
@@ -39,15 +42,17 @@ Microseconds per product, 200 rows, float64, one core (loops / BLAS)::
        20 x  64       10.58 /  9.57    11.70 / 14.82      9.38 /  8.95
        50 x  64       26.16 / 22.61    34.01 / 30.87     25.00 / 22.24
        64 x  64       30.19 / 28.62    33.75 / 38.89     33.66 / 28.64
-       20 x 256       47.60 / 46.59    50.79 / 54.35     38.58 / 47.86
+      128 x 128      118.36 /130.24   136.53 /138.02    121.67 /130.00
 
 GEMM's call overhead is small enough that it wins down to 20 -> 10; the
-loops win the forward product of one-output layers (fused with nothing
-else, a GEMM degenerates into matrix-vector products) and the weight
-gradient of wide layers with few inputs (BLAS's form with the 200 rows
-contiguous in both operands is its slow one). Input-layer products from 20
-to 256 outputs (the benchmark networks' first layers) are within 10% either
-way.
+loops win the forward product of one-output layers (a GEMM degenerates into
+matrix-vector products there) and the weight gradient of wide layers with
+few inputs (BLAS's form with the rows contiguous in both operands is its
+slow one); they match BLAS from about 128 x 128 up, where the choice is
+left to BLAS. For the input layer, BLAS on the row-major rows beats both
+for the weight gradient (20 -> 64: 10.8 us, 50 -> 64: 25.0 us; 20 -> 256
+at 100 rows: 21.7 us against 27.7 us with loops) at a small cost in the
+forward product (20 -> 10: 2.6 against 1.7 us).
 
 Codes: activation 0 identity, 1 logistic, 2 tanh, 3 relu; output 0
 identity, 1 logistic, 2 softmax (-1: none, the raw logits); loss 0 squared
