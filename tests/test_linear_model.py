@@ -249,6 +249,54 @@ def test_sgd_shuffle_order_matches_reference_generator(rng):
     np.testing.assert_allclose(model.coef_, W[:, 0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("penalty_code", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sgd_pipelined_pass_equals_plain_pass(rng, penalty_code, dtype, weighted):
+    # The two-thread pass gathers rows ahead into buffers (chunks of 64 rows,
+    # copy blocks of 8, last chunk partial): same steps, same weights.
+    from fastdistill._kernels import linear as K
+
+    n, d, k = 1000, 5, 2
+    X = rng.standard_normal((n, d)).astype(dtype)
+    Y = (X @ rng.standard_normal((d, k)) + 0.1).astype(dtype)
+    sw = rng.uniform(0.5, 1.5, n).astype(dtype) if weighted else np.empty(0, dtype)
+    order = rng.permutation(n).astype(np.int64)
+    results = []
+    for pipelined in (False, True):
+        W = np.zeros((k, d), dtype)
+        b = np.zeros(k, dtype)
+        q = np.zeros((k, d))
+        u = np.zeros(k)
+        args = (W, b, q, u, np.full(k, 0.01), np.ones(k, np.uint8), 1.0, 2, 0.01,
+                0.25, 1e-3, 0.3, penalty_code, True, 1.0)
+        if pipelined:
+            out = K._sgd_pass_pipelined(X, Y, sw, order, *args, 64, 8)
+        else:
+            out = K._sgd_pass(X, Y, sw, order, *args)
+        results.append((W, b, out))
+    (W0, b0, out0), (W1, b1, out1) = results
+    assert np.abs(W0).max() > 0.1  # it did learn
+    np.testing.assert_array_equal(W1, W0)
+    np.testing.assert_array_equal(b1, b0)
+    assert out1[0] == out0[0] == n + 1.0
+    np.testing.assert_allclose(out1[1], out0[1], rtol=1e-10)
+    np.testing.assert_allclose(out1[2], out0[2], rtol=1e-10)
+
+
+def test_sgd_same_weights_for_one_and_two_threads(rng):
+    # Large enough for the pipelined pass (n >= 4 chunks) with two threads.
+    import fastdistill
+
+    X, y = _data(rng, n=70_000, d=8)
+    with fastdistill.num_threads(1):
+        one = SGDRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
+    with fastdistill.num_threads(2):
+        two = SGDRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.intercept_, two.intercept_)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sgd_close_to_sklearn(seed):
     rng = np.random.default_rng(seed)

@@ -6,7 +6,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["prefetch_row"]
+__all__ = ["prefetch_row", "atomic_fetch_add"]
 
 _LINE = 64
 
@@ -47,3 +47,25 @@ def prefetch_row(typingctx, arr, i):
 
     return sig, codegen
 
+
+
+@intrinsic
+def atomic_fetch_add(typingctx, arr, idx, val):
+    """Atomically add ``val`` to ``arr[idx]`` and return the previous value.
+
+    ``arr`` is a 1-D int64 array shared by the threads of a parallel region;
+    the addition is one sequentially consistent ``atomicrmw``. Threads use it
+    to claim work items from a shared counter (dynamic load balancing inside
+    a ``prange`` whose iterations do unequal work).
+    """
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
+        return None
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return sig, codegen

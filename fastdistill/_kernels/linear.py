@@ -18,7 +18,7 @@ from numba import prange
 
 from .._jit import jit
 from ._blas import syrk_lower
-from ._intrinsics import prefetch_row
+from ._intrinsics import atomic_fetch_add, prefetch_row
 from ._layout import block_layout  # noqa: F401  (re-exported)
 from ._random import shuffle_inplace
 
@@ -236,6 +236,7 @@ def sgd_epoch(
     penalty_code,
     fit_intercept,
     optimal_init,
+    pipeline,
 ):
     """One epoch of plain SGD on the squared loss, all outputs in one pass.
 
@@ -265,6 +266,8 @@ def sgd_epoch(
     t : float - sample counter (1-based, as scikit-learn's ``t_``)
     lr_code : 0 constant, 1 optimal, 2 invscaling, 3 adaptive
     penalty_code : 0 none, 1 l1, 2 l2, 3 elasticnet
+    pipeline : bool - allow the two-thread pipelined pass for shuffled epochs
+        on large data (:func:`_sgd_pass_pipelined`; same weights)
 
     Returns
     -------
@@ -276,8 +279,23 @@ def sgd_epoch(
     """
     if shuffle:
         shuffle_inplace(order, rng_state)
+    l1r = 1.0 if penalty_code == 1 else l1_ratio
+    n, d = X.shape
+    m, blk = _pipeline_layout(n, d, X.itemsize)
+    if shuffle and pipeline and m > 0:
+        return _sgd_pass_pipelined(X, Y, sw, order, W, b, q, u, eta_adaptive, active,
+                                   t, lr_code, eta0, power_t, alpha, l1r,
+                                   penalty_code, fit_intercept, optimal_init, m, blk)
+    return _sgd_pass(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code,
+                     eta0, power_t, alpha, l1r, penalty_code, fit_intercept,
+                     optimal_init)
+
+
+@jit
+def _sgd_pass(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, eta0,
+              power_t, alpha, l1r, penalty_code, fit_intercept, optimal_init):
+    """One pass over ``order``: the L1 variant or the fused (no-L1) one."""
     if penalty_code == 1 or penalty_code == 3:
-        l1r = 1.0 if penalty_code == 1 else l1_ratio
         return _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t,
                             lr_code, eta0, power_t, alpha, l1r, fit_intercept,
                             optimal_init)
@@ -285,6 +303,96 @@ def sgd_epoch(
     return _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code,
                            eta0, power_t, alpha * l2, alpha, fit_intercept, optimal_init,
                            0.5 * alpha * l2)
+
+
+# Shuffled epochs on large data are bound by fetching rows in random order
+# (measured on 1,000,000 x 64 float64: 160 ms for the pass against 45 ms for
+# the same pass in memory order). The pipelined pass copies the rows of the
+# next chunk of the visiting order into a contiguous buffer while the SGD
+# steps run over the current chunk; the copying is shared by both threads
+# (work claimed in blocks from an atomic counter), so the thread doing SGD
+# also helps once its chunk is done. Same steps in the same order, so the
+# weights are bit-identical to the plain pass's (the epoch's loss sums are
+# added per chunk, so they may differ in the last bits); 75-90 ms on the data
+# above.
+_PIPE_BYTES = 1 << 21  # bytes of rows per chunk buffer (two buffers)
+_PIPE_BLOCK_BYTES = 1 << 15  # bytes of rows per claimed copy block
+_PIPE_MAX_ROWS = 16384
+
+
+@jit
+def _pipeline_layout(n, d, itemsize):
+    """Rows per chunk and per copy block; ``(0, 0)`` when not worth it."""
+    row = max(1, d * itemsize)
+    m = min(_PIPE_MAX_ROWS, max(256, _PIPE_BYTES // row))
+    if n < 4 * m:
+        return 0, 0
+    blk = max(1, min(m, _PIPE_BLOCK_BYTES // row))
+    return m, blk
+
+
+@jit
+def _gather_rows(X, Y, sw, order, start, stop, Xb, Yb, swb):
+    """Copy rows ``order[start:stop]`` of ``X``, ``Y`` (and ``sw``) in order."""
+    d = X.shape[1]
+    k = Y.shape[1]
+    has_w = sw.shape[0] > 0
+    for r in range(stop - start):
+        _prefetch_sample(X, Y, order[:stop], start + r + 2 * _PREFETCH_DISTANCE)
+        i = order[start + r]
+        for j in range(d):
+            Xb[r, j] = X[i, j]
+        for j in range(k):
+            Yb[r, j] = Y[i, j]
+        if has_w:
+            swb[r] = sw[i]
+
+
+@jit(parallel=True)
+def _sgd_pass_pipelined(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t,
+                        lr_code, eta0, power_t, alpha, l1r, penalty_code,
+                        fit_intercept, optimal_init, m, blk):
+    """:func:`_sgd_pass` over ``order``, rows gathered ahead into buffers."""
+    n, d = X.shape
+    k = Y.shape[1]
+    has_w = sw.shape[0] > 0
+    n_chunks = (n + m - 1) // m
+    Xb = np.empty((2, m, d), dtype=X.dtype)
+    Yb = np.empty((2, m, k), dtype=Y.dtype)
+    swb = np.empty((2, m if has_w else 0), dtype=sw.dtype)
+    ident = np.arange(m)
+    state = np.empty(1, dtype=np.float64)
+    state[0] = t
+    counter = np.zeros(1, dtype=np.int64)
+    sumloss = np.zeros(k, dtype=np.float64)
+    objective = np.zeros(k, dtype=np.float64)
+    _gather_rows(X, Y, sw, order, 0, m, Xb[0], Yb[0], swb[0])
+    for c in range(n_chunks):
+        counter[0] = 0
+        lo = (c + 1) * m
+        hi = min(lo + m, n)
+        n_blocks = (hi - lo + blk - 1) // blk if c + 1 < n_chunks else 0
+        nxt = (c + 1) % 2
+        for task in prange(2):
+            if task == 0:
+                cur = c % 2
+                rows = min(m, n - c * m)
+                tt, sl, ob = _sgd_pass(
+                    Xb[cur, :rows], Yb[cur, :rows], swb[cur, :rows], ident[:rows],
+                    W, b, q, u, eta_adaptive, active, state[0], lr_code, eta0,
+                    power_t, alpha, l1r, penalty_code, fit_intercept, optimal_init)
+                state[0] = tt
+                for j in range(k):
+                    sumloss[j] += sl[j]
+                    objective[j] += ob[j]
+            while True:
+                g = atomic_fetch_add(counter, 0, 1)
+                if g >= n_blocks:
+                    break
+                a = lo + g * blk
+                _gather_rows(X, Y, sw, order, a, min(a + blk, hi), Xb[nxt, g * blk:],
+                             Yb[nxt, g * blk:], swb[nxt, g * blk:])
+    return state[0], sumloss, objective
 
 
 @jit

@@ -11,6 +11,7 @@ import numpy as np
 from .._base import BaseEstimator
 from .._kernels import linear as K
 from .._kernels._random import seed_state
+from .._threads import parallel_region
 from .._validation import (
     assert_finite,
     check_option,
@@ -206,54 +207,59 @@ class SGDRegressor(LinearPredictorMixin, BaseEstimator):
         tol = self.tol if (use_tol and self.tol is not None) else -np.inf
         epochs = 0
         snapshot = (self._W.copy(), self._b.copy(), self.t_)
-        for epoch in range(max_iter):
-            t, sumloss, objective = K.sgd_epoch(
-                X, Y, sw, order, self._rng_state, bool(self.shuffle),
-                self._W, self._b, q, u, eta_adapt, active, float(self.t_),
-                lr, float(self.eta0), float(self.power_t), alpha,
-                float(self.l1_ratio), pen, bool(self.fit_intercept), optimal_init,
-            )
-            self.t_ = t
-            epochs = epoch + 1
-            if self.verbose:
-                print(
-                    f"-- Epoch {epochs}: norm {np.linalg.norm(self._W):.4g}, "
-                    f"bias {np.round(self._b, 6).tolist()}, T {int(t) - 1}, "
-                    f"avg. loss {np.round(sumloss / n, 6).tolist()}, "
-                    f"objective {np.round(objective / n, 6).tolist()}",
-                    file=sys.stdout,
+        # Shuffled epochs on large data may use a two-thread pipelined pass
+        # (rows gathered ahead; same weights for any thread count).
+        with parallel_region(2) as n_threads:
+            pipeline = n_threads > 1
+            for epoch in range(max_iter):
+                t, sumloss, objective = K.sgd_epoch(
+                    X, Y, sw, order, self._rng_state, bool(self.shuffle),
+                    self._W, self._b, q, u, eta_adapt, active, float(self.t_),
+                    lr, float(self.eta0), float(self.power_t), alpha,
+                    float(self.l1_ratio), pen, bool(self.fit_intercept),
+                    optimal_init, pipeline,
                 )
-            finite = np.all(np.isfinite(self._W)) and np.all(np.isfinite(self._b))
-            if not (finite and np.all(np.isfinite(objective))):
-                # X was not scanned up front (the epoch itself detects NaN/inf:
-                # see sgd_epoch); undo this call's steps, then say which it was.
-                self._W[:], self._b[:], self.t_ = snapshot
-                assert_finite(X, "X")
-                raise ValueError(
-                    f"Floating-point under-/overflow occurred at epoch #{epochs}. "
-                    f"Scale the input data (for example to zero mean and unit "
-                    f"variance) or lower eta0."
-                )
-            if tol == -np.inf:
-                continue
-            for c in range(k):
-                if not active[c]:
+                self.t_ = t
+                epochs = epoch + 1
+                if self.verbose:
+                    print(
+                        f"-- Epoch {epochs}: norm {np.linalg.norm(self._W):.4g}, "
+                        f"bias {np.round(self._b, 6).tolist()}, T {int(t) - 1}, "
+                        f"avg. loss {np.round(sumloss / n, 6).tolist()}, "
+                        f"objective {np.round(objective / n, 6).tolist()}",
+                        file=sys.stdout,
+                    )
+                finite = np.all(np.isfinite(self._W)) and np.all(np.isfinite(self._b))
+                if not (finite and np.all(np.isfinite(objective))):
+                    # X was not scanned up front (the epoch itself detects NaN/inf:
+                    # see sgd_epoch); undo this call's steps, then say which it was.
+                    self._W[:], self._b[:], self.t_ = snapshot
+                    assert_finite(X, "X")
+                    raise ValueError(
+                        f"Floating-point under-/overflow occurred at epoch #{epochs}. "
+                        f"Scale the input data (for example to zero mean and unit "
+                        f"variance) or lower eta0."
+                    )
+                if tol == -np.inf:
                     continue
-                # scikit-learn >= 1.8: mean objective (loss + penalty) per sample
-                obj = objective[c] / n
-                if obj > best[c] - tol:
-                    no_improve[c] += 1
-                else:
-                    no_improve[c] = 0
-                best[c] = min(best[c], obj)
-                if no_improve[c] >= self.n_iter_no_change:
-                    if lr == 3 and eta_adapt[c] > 1e-6:
-                        eta_adapt[c] /= 5.0
-                        no_improve[c] = 0
+                for c in range(k):
+                    if not active[c]:
+                        continue
+                    # scikit-learn >= 1.8: mean objective (loss + penalty) per sample
+                    obj = objective[c] / n
+                    if obj > best[c] - tol:
+                        no_improve[c] += 1
                     else:
-                        active[c] = 0
-            if not active.any():
-                break
+                        no_improve[c] = 0
+                    best[c] = min(best[c], obj)
+                    if no_improve[c] >= self.n_iter_no_change:
+                        if lr == 3 and eta_adapt[c] > 1e-6:
+                            eta_adapt[c] /= 5.0
+                            no_improve[c] = 0
+                        else:
+                            active[c] = 0
+                if not active.any():
+                    break
         return epochs
 
     def _fit_impl(self, X, y, sample_weight, *, reset, max_iter, use_tol,
