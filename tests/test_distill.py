@@ -143,6 +143,26 @@ def test_kmeans_features_against_naive(rng):
     np.testing.assert_array_equal(raw[:, 6:], X)
 
 
+def test_kmeans_features_seed_on_a_subsample(rng):
+    # 12 well-separated blobs, 6,000 rows; seeding on 600 of them.
+    centers = rng.uniform(-20, 20, size=(12, 4))
+    X = np.concatenate([c + rng.normal(size=(500, 4)) for c in centers])
+    sub = KMeansFeatures(n_clusters=12, init_size=600, random_state=3).fit(X)
+    full = KMeansFeatures(n_clusters=12, init_size=None, random_state=3).fit(X)
+    again = KMeansFeatures(n_clusters=12, init_size=600, random_state=3).fit(X)
+    np.testing.assert_array_equal(sub.centers_, again.centers_)  # reproducible
+    # The Lloyd iterations use every row: as good a clustering as full seeding.
+    assert sub.kmeans_.inertia_ <= 1.02 * full.kmeans_.inertia_
+    assert sub.kmeans_.inertia_ == pytest.approx(
+        ((X[:, None] - sub.centers_[None]) ** 2).sum(-1).min(1).sum(), rel=1e-9)
+    # "auto" on data smaller than its subsample seeds on every row.
+    auto = KMeansFeatures(n_clusters=12, random_state=3).fit(X)
+    np.testing.assert_array_equal(auto.centers_, full.centers_)
+    for bad in (0, -5, "all", 2.5):
+        with pytest.raises((ValueError, TypeError), match="init_size"):
+            KMeansFeatures(n_clusters=12, init_size=bad).fit(X)
+
+
 def test_som_features_against_naive(rng):
     X = rng.normal(size=(300, 3))
     fm = SOMFeatures(3, 4, bandwidth_scale=1.5, random_state=0).fit(X)

@@ -25,6 +25,12 @@ _CHUNK_BYTES = 16 << 20
 #: A feature matrix larger than this is never built whole: the student
 #: (when closed form) is fitted chunk by chunk.
 _STREAM_BYTES = 256 << 20
+#: A teacher call on a chunk of rows is budgeted as if each row took this
+#: many times its own size inside the teacher (hidden activations): 8192
+#: rows of 32 float64 features per call. Each call also costs a fixed
+#: overhead (validation, dispatch; about 0.3-0.5 ms for an MLP), so
+#: chunks should not be smaller.
+_TEACHER_EXPANSION = 8
 
 
 class Distiller(RegressorMixin, BaseEstimator):
@@ -333,7 +339,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                 F = X if XL is None or XL is X else np.concatenate([X, XL])
             t1 = time.perf_counter()
             self._say(f"querying the teacher on {R.shape[0]:,} rows")
-            rows = self._rows_per_chunk(R.shape[1] * 64, R.itemsize)
+            rows = self._rows_per_chunk(R.shape[1] * _TEACHER_EXPANSION, R.itemsize)
             T = query_teacher(self.teacher, R, classification=classification, chunk_rows=rows,
                               dtype=R.dtype)
             if classification:
@@ -530,7 +536,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         if self.teacher is None:
             raise ValueError("fidelity needs the teacher; set teacher= on this Distiller.")
         X = validate_data(self, X, reset=False)
-        rows = self._rows_per_chunk(X.shape[1] * 64, X.itemsize)
+        rows = self._rows_per_chunk(X.shape[1] * _TEACHER_EXPANSION, X.itemsize)
         if self.target_ == "regression":
             t_out = query_teacher(self.teacher, X, classification=False, chunk_rows=rows,
                                   dtype=np.float64)

@@ -21,7 +21,13 @@ import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
 from .._threads import parallel_region
-from .._validation import check_option, check_sample_weight, check_scalar, validate_data
+from .._validation import (
+    check_option,
+    check_random_state,
+    check_sample_weight,
+    check_scalar,
+    validate_data,
+)
 
 __all__ = ["KMeansFeatures", "SOMFeatures", "PCAFeatures", "rbf_responses"]
 
@@ -96,6 +102,31 @@ class _PrototypeFeatures(TransformerMixin, BaseEstimator):
         return out
 
 
+def _subsample_seeds(X, sample_weight, n_clusters: int, init_size, rng):
+    """k-means++ seeds from a random subsample of ``init_size`` rows of ``X``.
+
+    Returns ``"k-means++"`` (seed on every row) when ``init_size`` is None
+    or not smaller than the number of rows.
+    """
+    from ..cluster import kmeans_plusplus
+
+    n = X.shape[0]
+    if init_size is None:
+        return "k-means++"
+    if isinstance(init_size, str):
+        check_option(init_size, "init_size", ("auto",))
+        size = max(20_000, 256 * n_clusters)
+    else:
+        check_scalar(init_size, "init_size", numbers.Integral, min_val=1)
+        size = max(int(init_size), n_clusters)
+    if size >= n:
+        return "k-means++"
+    rows = np.sort(rng.choice(n, size=size, replace=False))
+    sw = None if sample_weight is None else sample_weight[rows]
+    centers, _ = kmeans_plusplus(X[rows], n_clusters, sample_weight=sw, random_state=rng)
+    return centers
+
+
 class KMeansFeatures(_PrototypeFeatures):
     """Radial-basis responses to k-means centroids learned from unlabeled data.
 
@@ -121,6 +152,14 @@ class KMeansFeatures(_PrototypeFeatures):
         Append the original features after the responses.
     max_iter : int, default=50
         Lloyd iterations of the k-means fit.
+    init_size : int, "auto" or None, default="auto"
+        Rows (drawn at random, without replacement) on which the k-means++
+        seeding runs; the Lloyd iterations then use every row. Seeding costs
+        one pass over its rows per centroid, so on large data it dominates
+        the fit; a subsample of a few hundred rows per centroid seeds as well
+        for a feature map (as scikit-learn's ``MiniBatchKMeans`` does with its
+        ``init_size``). ``"auto"``: ``max(20_000, 256 * n_clusters)`` rows;
+        ``None``: seed on all rows.
     random_state : int, Generator, RandomState or None, default=None
         Seed of the k-means seeding.
 
@@ -146,12 +185,13 @@ class KMeansFeatures(_PrototypeFeatures):
     """
 
     def __init__(self, n_clusters=128, *, kind="rbf", bandwidth_scale=2.0, include_raw=False,
-                 max_iter=50, random_state=None):
+                 max_iter=50, init_size="auto", random_state=None):
         self.n_clusters = n_clusters
         self.kind = kind
         self.bandwidth_scale = bandwidth_scale
         self.include_raw = include_raw
         self.max_iter = max_iter
+        self.init_size = init_size
         self.random_state = random_state
 
     def fit(self, X, y=None, sample_weight=None):
@@ -177,7 +217,10 @@ class KMeansFeatures(_PrototypeFeatures):
             self._check_common()
             X = validate_data(self, X, reset=True)
             sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
-            km = KMeans(self.n_clusters, max_iter=self.max_iter, random_state=self.random_state)
+            rng = check_random_state(self.random_state)
+            init = _subsample_seeds(X, sample_weight, int(self.n_clusters), self.init_size, rng)
+            km = KMeans(self.n_clusters, init=init, n_init=1, max_iter=self.max_iter,
+                        random_state=rng)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # few iterations are enough for features
                 km.fit(X, sample_weight=sample_weight)
