@@ -434,3 +434,46 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     lab_b = np.full(len(X), -1, np.int32)
     assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros(len(X)), None, True)
     np.testing.assert_array_equal(lab_b, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [5, 70])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fit_neither_modifies_nor_copies_X(dtype, k, weighted, monkeypatch):
+    """k = 5: plain passes; k = 70: Hamerly-bounded passes from the second
+    iteration on (float64: float32 search verified in float64; key search)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(7)
+    # Overlapping blobs: several Lloyd passes, most rows skipped by the bounds.
+    centers = rng.normal(size=(70, 32)) * 2.0
+    X = (centers[rng.integers(70, size=40_000)] + rng.normal(size=(40_000, 32)) + 5.0).astype(dtype)
+    w = rng.uniform(0.5, 2.0, size=len(X)) if weighted else None
+    X_before = X.copy()
+    w_before = None if w is None else w.copy()
+    bounded_calls = []
+    real = _kmeans.assign_bounded
+
+    def counting(*args):
+        bounded_calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(_kmeans, "assign_bounded", counting)
+    km = KMeans(k, n_init=1, max_iter=6, tol=0, random_state=0)
+    km.fit(X, sample_weight=w)  # compile (or load) outside the trace
+    bounded_calls.clear()
+    tracemalloc.start()
+    try:
+        km.fit(X, sample_weight=w)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert km.n_iter_ >= 3 and km.cluster_centers_.dtype == dtype
+    assert len(bounded_calls) >= 2 if k >= _kmeans.BOUNDED_MIN_K else not bounded_calls
+    np.testing.assert_array_equal(X, X_before)
+    if weighted:
+        np.testing.assert_array_equal(w, w_before)
+    # Per-row buffers (labels, bounds, k-means++ distances, float32 weights)
+    # and per-slot sums (32 x k x d float64) are expected, about a quarter
+    # of X at most; a copy of X would be 100% on its own.
+    assert peak < 0.5 * X.nbytes, (peak, X.nbytes)

@@ -126,6 +126,68 @@ def test_works_without_sklearn():
     assert out.strip() == "False"
 
 
+def test_every_estimator_family_works_without_sklearn():
+    # Same default (shared) kernel cache as the rest of the suite, so the
+    # subprocess mostly loads kernels instead of compiling them.
+    out = _run("""
+        import sys, importlib.abc
+        tried = []
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "sklearn" or name.startswith("sklearn."):
+                    tried.append(name)
+                    raise ImportError("blocked for this test")
+        sys.meta_path.insert(0, Block())
+        import warnings
+        import numpy as np
+        from fastdistill import (PCA, SOM, Distiller, KMeans, KMeansFeatures, LinearRegression,
+                                 LocalLinearRegressor, MLPClassifier, MLPRegressor)
+        rng = np.random.default_rng(0)
+        X = rng.uniform(-1, 1, size=(300, 3))
+        y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+        c = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # few iterations: ConvergenceWarning
+            reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=0.01,
+                               random_state=0).fit(X, y)
+            clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=0.01,
+                                random_state=0).fit(X, c)
+        assert reg.predict(X).shape == (300,) and reg.score(X, y) > 0.9, reg.score(X, y)
+        P = clf.predict_proba(X)
+        assert P.shape == (300, 3) and np.all(np.isfinite(P)) and np.all(P >= 0)
+        np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-10)
+        np.testing.assert_array_equal(clf.predict(X), P.argmax(1))
+        assert clf.score(X, c) > 0.9, clf.score(X, c)
+        km = KMeans(4, n_init=1, random_state=0).fit(X)
+        assert km.cluster_centers_.shape == (4, 3) and np.isfinite(km.inertia_)
+        assert sorted(set(km.labels_.tolist())) == [0, 1, 2, 3]
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+        for solver in ("covariance_eigh", "randomized"):
+            pca = PCA(2, svd_solver=solver, random_state=0).fit(X)
+            Z = pca.transform(X)
+            assert Z.shape == (300, 2) and np.all(np.isfinite(Z)), solver
+            np.testing.assert_allclose(pca.components_ @ pca.components_.T, np.eye(2), atol=1e-8)
+            np.testing.assert_allclose(Z.var(0, ddof=1), pca.explained_variance_, rtol=1e-6)
+        som = SOM(3, 3, n_epochs=5, random_state=0).fit(X)
+        bmu = som.predict(X)
+        assert som.weights_.shape == (3, 3, 3) and bmu.min() >= 0 and bmu.max() < 9
+        assert 0 < som.quantization_error(X) < 1
+        X_un = rng.uniform(-1, 1, size=(1500, 3))
+        X_te = rng.uniform(-1, 1, size=(200, 3))
+        for student, feats in ((LinearRegression(), KMeansFeatures(n_clusters=16, random_state=0)),
+                               (LocalLinearRegressor(8, random_state=0), None)):
+            d = Distiller(reg, student, feats, random_state=0).fit(X_un)
+            assert d.predict(X_te).shape == (200,)
+            assert d.fidelity(X_te) > 0.9, (student, d.fidelity(X_te))
+            r = d.report(X_te, n_repeats=1)
+            assert r.metrics["fidelity_r2"] > 0.9 and "fidelity" in str(r), r
+        print("sklearn" in sys.modules, len(tried))
+    """)
+    # Not loaded, and not even attempted (a blocked import that some path
+    # silently falls back from would still mean sklearn is a compute path).
+    assert out.split() == ["False", "0"]
+
+
 def test_read_only_install_location_falls_back_to_user_cache(tmp_path):
     # As root a chmod'ed folder stays writable, so make every write into the
     # package folder fail the way a read-only install does.
