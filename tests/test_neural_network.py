@@ -91,11 +91,13 @@ def _copy_weights(src_coefs, src_ints, dst):
 
 @pytest.mark.parametrize("solver,extra", [("adam", {}), ("sgd", {"nesterovs_momentum": True}),
                                           ("sgd", {"nesterovs_momentum": False})])
-@pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
+@pytest.mark.parametrize("kind", ["regression", "multioutput", "binary", "multiclass"])
 def test_one_step_matches_sklearn(rng, solver, extra, kind):
     X = rng.normal(size=(40, 3))
-    if kind == "regression":
+    if kind in ("regression", "multioutput"):
         y = X @ [1.0, -1.0, 0.5]
+        if kind == "multioutput":
+            y = np.column_stack([y, np.tanh(X[:, 0]), X[:, 1] * X[:, 2]])
         ours = MLPRegressor(hidden_layer_sizes=(5, 4), activation="tanh", solver=solver,
                             batch_size=40, shuffle=False, max_iter=1, alpha=0.01, **extra)
         ref = sk_nn.MLPRegressor(hidden_layer_sizes=(5, 4), activation="tanh", solver=solver,
@@ -391,3 +393,204 @@ def test_bad_input():
         MLPClassifier().predict(X)
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X, X[:, 0])
+
+
+def _set_same_weights(rng, ours, ref):
+    """Give both networks the same random weights (shapes from ``ref``)."""
+    init_c = [rng.normal(size=c.shape) * 0.5 for c in ref.coefs_]
+    init_b = [rng.normal(size=b.shape) * 0.5 for b in ref.intercepts_]
+    for est in (ours, ref):
+        _copy_weights(init_c, init_b, est)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_lbfgs_classifier_follows_sklearn_from_same_weights(rng, n_classes):
+    # Same loss, same gradient, same SciPy L-BFGS-B: from the same weights
+    # 20 iterations land on the same point.
+    X, y = sk_datasets.make_classification(200, n_features=5, n_informative=3,
+                                           n_classes=n_classes, n_clusters_per_class=1,
+                                           random_state=0)
+    ours = MLPClassifier((6,), solver="lbfgs", alpha=0.01, max_iter=1)
+    ref = sk_nn.MLPClassifier((6,), solver="lbfgs", alpha=0.01, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+        ref.fit(X, y)
+        _set_same_weights(rng, ours, ref)
+        for est in (ours, ref):
+            est.set_params(warm_start=True, max_iter=20)
+            est.fit(X, y)
+    assert ours.n_iter_ == ref.n_iter_ == 20
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-8,
+                               atol=1e-10)
+
+
+def test_lbfgs_classifier_accuracy_close_to_sklearn():
+    X, y = sk_datasets.make_classification(1600, n_features=6, n_informative=4, n_classes=3,
+                                           n_clusters_per_class=1, flip_y=0.02,
+                                           random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    accs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 2):
+            kw = dict(solver="lbfgs", alpha=0.01, max_iter=200, random_state=seed)
+            ours = MLPClassifier((10,), **kw).fit(X[:600], y[:600])
+            ref = sk_nn.MLPClassifier((10,), **kw).fit(X[:600], y[:600])
+            assert ours.loss_curve_ is None and ours.n_iter_ >= 1
+            accs.append((ours.score(X[600:], y[600:]), ref.score(X[600:], y[600:])))
+    ours_mean, ref_mean = np.mean(accs, axis=0)
+    assert ours_mean == pytest.approx(ref_mean, abs=0.015)
+    assert ours_mean > 0.9
+
+
+def test_lbfgs_float32_weights_stay_float32():
+    # L-BFGS-B works in float64 (documented): the float32 fit optimises a
+    # float64 copy and rounds the weights back to float32.
+    X, y = sk_datasets.make_friedman1(300, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    X32_before = X32.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=200,
+                         random_state=0).fit(X32, y32)
+    np.testing.assert_array_equal(X32, X32_before)
+    assert all(c.dtype == np.float32 for c in m.coefs_ + m.intercepts_)
+    assert m.predict(X32).dtype == np.float32
+    assert m.score(X32, y32) > 0.9
+
+
+def _spy_split(monkeypatch, cls):
+    """Record the validation rows that early stopping holds out."""
+    seen = {}
+    original = cls._split
+
+    def spy(self, Y, rng):
+        train, val = original(self, Y, rng)
+        seen["train"], seen["val"] = train, val
+        return train, val
+
+    monkeypatch.setattr(cls, "_split", spy)
+    return seen
+
+
+def test_early_stopping_restores_best_validation_weights(monkeypatch):
+    seen = _spy_split(monkeypatch, MLPRegressor)
+    X, y = sk_datasets.make_friedman1(600, noise=1.0, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # tol=0: every improvement resets the count, so the best epoch lies
+        # n_iter_no_change + 1 epochs before the last one.
+        m = MLPRegressor(hidden_layer_sizes=(32,), early_stopping=True, tol=0.0,
+                         n_iter_no_change=5, learning_rate_init=0.01, max_iter=300,
+                         random_state=0).fit(X, y)
+    val = seen["val"]
+    assert val.size == 60 and np.intersect1d(val, seen["train"]).size == 0
+    assert m.n_iter_ < 300 and len(m.validation_scores_) == m.n_iter_
+    best = int(np.argmax(m.validation_scores_))
+    assert best <= m.n_iter_ - 7
+    assert m.validation_scores_[-1] < m.best_validation_score_  # the last weights differ
+    # The weights kept are the best epoch's: they score exactly that on the
+    # held-out rows.
+    assert m.score(X[val], y[val]) == pytest.approx(m.best_validation_score_, rel=1e-12)
+
+
+def test_classifier_early_stopping(monkeypatch):
+    seen = _spy_split(monkeypatch, MLPClassifier)
+    X, y = sk_datasets.make_classification(800, n_features=8, n_informative=5, n_classes=3,
+                                           flip_y=0.1, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MLPClassifier((32,), early_stopping=True, validation_fraction=0.2,
+                          n_iter_no_change=5, learning_rate_init=0.01, max_iter=300,
+                          random_state=0).fit(X[:600], y[:600])
+        ref = sk_nn.MLPClassifier((32,), early_stopping=True, validation_fraction=0.2,
+                                  n_iter_no_change=5, learning_rate_init=0.01, max_iter=300,
+                                  random_state=0).fit(X[:600], y[:600])
+    val = seen["val"]
+    assert val.size == 120
+    assert m.n_iter_ < 300 and len(m.validation_scores_) == m.n_iter_
+    assert m.best_loss_ is None
+    # Accuracies are multiples of 1/120 > tol: the best epoch is followed by
+    # n_iter_no_change + 1 epochs without improvement.
+    assert m.best_validation_score_ == max(m.validation_scores_)
+    assert int(np.argmax(m.validation_scores_)) <= m.n_iter_ - 7
+    assert m.score(X[val], y[val]) == m.best_validation_score_
+    assert m.score(X[600:], y[600:]) == pytest.approx(ref.score(X[600:], y[600:]), abs=0.06)
+
+
+@pytest.mark.parametrize("schedule,extra", [
+    ("invscaling", {"power_t": 0.3}),
+    # tol=1e3: no epoch counts as an improvement, so the step is divided by
+    # 5 after every n_iter_no_change + 1 = 3 epochs.
+    ("adaptive", {"tol": 1e3, "n_iter_no_change": 2}),
+])
+def test_sgd_learning_rate_schedules_match_sklearn(rng, schedule, extra):
+    X = rng.normal(size=(40, 3))
+    y = np.tanh(X @ [1.0, -1.0, 0.5])
+    kw = dict(hidden_layer_sizes=(5,), activation="tanh", solver="sgd", batch_size=20,
+              shuffle=False, learning_rate=schedule, learning_rate_init=0.1, momentum=0.5,
+              alpha=0.01, max_iter=1, **extra)
+    ours, ref = MLPRegressor(**kw), sk_nn.MLPRegressor(**kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+        ref.fit(X, y)
+        _set_same_weights(rng, ours, ref)
+        for est in (ours, ref):
+            est.set_params(warm_start=True, max_iter=8)
+            est.fit(X, y)
+    assert ours.n_iter_ == ref.n_iter_ == 8 and ours.t_ == ref.t_
+    assert ours._lr == pytest.approx(ref._optimizer.learning_rate, rel=1e-12)
+    if schedule == "adaptive":
+        assert ours._lr == pytest.approx(0.1 / 25, rel=1e-12)  # divided twice
+    else:
+        assert ours._lr == pytest.approx(0.1 / (ours.t_ + 1) ** 0.3, rel=1e-12)
+    # The first entry is the throwaway first fit's (different initial weights).
+    assert len(ours.loss_curve_) == len(ref.loss_curve_) == 9
+    np.testing.assert_allclose(ours.loss_curve_[1:], ref.loss_curve_[1:], rtol=1e-10)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = sk_datasets.make_friedman1(200, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, n_iter_no_change=100,
+                         verbose=True, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert m.n_iter_ == 5
+    assert lines == [f"Iteration {k}, loss = {loss:.8f}"
+                     for k, loss in enumerate(m.loss_curve_, start=1)]
+    quiet = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        quiet.fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_multioutput_regression_quality_close_to_sklearn():
+    # Different random streams reach different optima seed by seed; averaged
+    # over seeds the uniform-average R² is the same.
+    scores = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 2, 3, 4):
+            X, y, Xt, yt = _friedman(1000, seed)
+            Y = np.column_stack([y, X[:, 0] * X[:, 1], np.tanh(X[:, 2]) - 0.5 * X[:, 3]])
+            Yt = np.column_stack([yt, Xt[:, 0] * Xt[:, 1], np.tanh(Xt[:, 2]) - 0.5 * Xt[:, 3]])
+            ours = MLPRegressor(hidden_layer_sizes=(32,), max_iter=200, random_state=seed)
+            ref = sk_nn.MLPRegressor(hidden_layer_sizes=(32,), max_iter=200, random_state=seed)
+            ours.fit(X, Y)
+            assert ours.n_outputs_ == 3 and ours.predict(Xt).shape == (500, 3)
+            scores.append((ours.score(Xt, Yt), ref.fit(X, Y).score(Xt, Yt)))
+    ours_mean, ref_mean = np.mean(scores, axis=0)
+    assert ours_mean == pytest.approx(ref_mean, abs=0.01)
+    assert ours_mean > 0.9

@@ -327,6 +327,8 @@ class _BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, X, Y, hidden):
         import scipy.optimize
 
+        # L-BFGS-B works in float64: float32 data is copied to float64 for
+        # this solver only, and the result rounded back into float32 weights.
         params64 = self._params.astype(np.float64)
         grads = np.empty_like(params64)
         Xf = X.astype(np.float64, copy=False)
@@ -377,7 +379,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     backward pass, the Adam or SGD step) runs in one compiled call, so there
     is no Python work per minibatch. ``solver="lbfgs"`` is implemented with
     SciPy's L-BFGS-B on the compiled full-batch loss and gradient, as
-    scikit-learn does. float32 input trains in float32.
+    scikit-learn does. float32 input trains in float32, except with
+    ``solver="lbfgs"``: L-BFGS-B works in float64, so that solver computes on
+    a float64 copy of ``X`` and ``y`` and rounds the final weights to float32
+    (``coefs_``, ``intercepts_`` and predictions stay float32).
 
     Parameters
     ----------
