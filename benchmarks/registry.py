@@ -30,6 +30,9 @@ class Task:
     goal: str = ""
     warmup: Callable[[], Any] | None = None
     extra: dict = field(default_factory=dict)
+    #: floating-point operations of one call as a function of the shape
+    #: (report.py prints fastdistill's GFLOP/s); None: not counted
+    flops: Callable[[tuple], float] | None = None
 
     def label(self, size: str) -> str:
         return f"{self.name} {'x'.join(str(s) for s in self.shapes[size])}"
@@ -155,7 +158,12 @@ def _lloyd_10(lib, data, k):
     X = data["X"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return KMeans(k, init=X[:k], n_init=1, max_iter=10, tol=0).fit(X)
+        model = KMeans(k, init=X[:k], n_init=1, max_iter=10, tol=0).fit(X)
+    # tol=0 still stops at strict convergence (no label changed): the flop
+    # count below assumes ten iterations on both sides.
+    if model.n_iter_ != 10:
+        raise RuntimeError(f"{lib} KMeans stopped after {model.n_iter_} iterations, not 10")
+    return model
 
 
 def _inertia(data, model):
@@ -172,6 +180,11 @@ for _k, _dtype in ((256, np.float64), (256, np.float32), (16, np.float64)):
         baseline=(lambda k: (lambda d: _lloyd_10("sklearn", d, k)))(_k),
         quality=_inertia,
         goal={256: ">= 2x (float32 >= 3x)", 16: ">= 2x"}[_k],
+        # nominal: 2 n k d per iteration (x.c products), rows that Hamerly
+        # bounds let skip the search still counted (float64 data from k = 32
+        # on are searched by a float32 GEMM); the final labelling pass is
+        # not counted
+        flops=(lambda k: (lambda s: 10 * 2.0 * s[0] * k * s[1]))(_k),
     ))
 
 
@@ -230,6 +243,30 @@ def _pca(lib, data, k, solver):
     return PCA(k, svd_solver=solver, random_state=0).fit(X)
 
 
+def _pca_auto_flops(shape):
+    """The Gram matrix X^T X of the covariance path: one triangle (BLAS syrk).
+
+    n d (d + 1) flops; the d x d eigendecomposition and the mean are not
+    counted (under 2% here).
+    """
+    n, d = shape
+    return float(n * d * (d + 1))
+
+
+def _pca_randomized_flops(shape, k=20, n_oversamples=10):
+    """The 2 q + 2 products by A or A^T of n x d x l each (2 n d l flops).
+
+    ``q`` and ``l`` by PCA's 'auto' rules (7 power iterations when k < 10% of
+    min(n, d), else 4; l = k + n_oversamples); the LU/QR factorisations, the
+    small SVD and the mean/variance pass are not counted (under 1% here).
+    """
+    n, d = shape
+    k = min(k, d - 1)
+    q = 7 if k < 0.1 * min(n, d) else 4
+    ell = min(k + n_oversamples, n, d)
+    return float((2 * q + 2) * 2 * n * d * ell)
+
+
 def _pca_quality(data, model):
     return {"explained": float(model.explained_variance_ratio_.sum())}
 
@@ -243,6 +280,7 @@ register(Task(
     baseline=lambda d: _pca("sklearn", d, 16, "auto"),
     quality=_pca_quality,
     goal="<= 1.0x scikit-learn's time",
+    flops=_pca_auto_flops,
 ))
 
 register(Task(
@@ -254,6 +292,7 @@ register(Task(
     baseline=lambda d: _pca("sklearn", d, 20, "randomized"),
     quality=_pca_quality,
     goal=">= 3x faster, <= 40 MB extra",
+    flops=_pca_randomized_flops,
 ))
 
 

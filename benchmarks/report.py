@@ -1,4 +1,4 @@
-"""Print the benchmark table: task, fastdistill time, baseline time, ratio, memory.
+"""Print the benchmark table: task, fastdistill time, baseline time, ratio, memory, GFLOP/s.
 
 Usage::
 
@@ -9,7 +9,8 @@ Usage::
 Times are medians over ``--repeat`` runs (the JIT is warmed first). Peak extra
 memory is measured in a fresh process per (task, implementation): resident
 memory sampled every millisecond while the call runs, minus the memory held
-before it (the data).
+before it (the data). GFLOP/s (fastdistill's time) is printed for the tasks
+whose registry entry counts their floating-point operations (``Task.flops``).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def run(family: str | None, size: str, repeat: int, memory: bool,
             "goal": task.goal,
             "X_MB": data["X"].nbytes / 1e6 if "X" in data else _nbytes(data) / 1e6,
         }
+        if task.flops is not None:
+            row["fastdistill_gflops"] = task.flops(task.shapes[size]) / t_ours / 1e9
         if task.quality is not None:
             row["quality_fastdistill"] = task.quality(data, task.ours(data))
             row["quality_baseline"] = task.quality(data, task.baseline(data))
@@ -127,7 +130,8 @@ def run(family: str | None, size: str, repeat: int, memory: bool,
 def format_rows(rows: list[dict]) -> str:
     from fastdistill._table import format_table
 
-    headers = ["task", "fastdistill", "baseline", "speed-up", "extra MB (fd / base)", "goal"]
+    headers = ["task", "fastdistill", "baseline", "speed-up", "GFLOP/s (fd)",
+               "extra MB (fd / base)", "goal"]
     body = []
     for r in rows:
         mem = ""
@@ -135,7 +139,8 @@ def format_rows(rows: list[dict]) -> str:
             mem = f"{r['fastdistill_extra_MB']:.1f} / {r['baseline_extra_MB']:.1f}"
         body.append([
             r["task"], f"{r['fastdistill_s'] * 1e3:.1f} ms",
-            f"{r['baseline_s'] * 1e3:.1f} ms", f"{r['speedup']:.1f}x", mem, r["goal"],
+            f"{r['baseline_s'] * 1e3:.1f} ms", f"{r['speedup']:.1f}x",
+            f"{r['fastdistill_gflops']:.1f}" if "fastdistill_gflops" in r else "", mem, r["goal"],
         ])
     return format_table(headers, body)
 
