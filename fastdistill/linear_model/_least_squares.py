@@ -208,7 +208,7 @@ class LinearRegression(_ClosedFormLinear):
     parallel Numba kernel (each block one BLAS GEMM, shifted near the mean so
     that centering loses no precision) and solved by Cholesky. When the
     system is ill-conditioned or rank-deficient (estimated reciprocal
-    condition number of the scaled Gram matrix below ``1e-10``) the fit falls
+    condition number of the scaled Gram matrix below ``1e-8``) the fit falls
     back to a streaming Householder QR of the centred data and an SVD of the
     small triangular factor, which returns the same minimum-norm solution as
     scikit-learn's ``lstsq``. No copy of ``X`` is made.
