@@ -220,3 +220,89 @@ def test_topographic_error_close_to_minisom(rng):
         ours.append(som.topographic_error(X))
     # A rate over 1,000 rows is noisy seed to seed: compare means, two points of slack.
     assert np.mean(ours) <= np.mean(ref) + 0.02
+
+
+def _naive_online(X, W, coords, t0, T, lr0, sigma0, neighborhood, period_r, period_c, order):
+    """MiniSom's update rule in NumPy, one step per sample index in ``order``.
+
+    Asymptotic decay; W keeps its dtype (``x - w`` in that dtype, the update
+    in float64 and rounded back), nodes with a zero weight are not touched.
+    """
+    W = W.copy()
+    for step, i in enumerate(order):
+        t = t0 + step
+        x = X[i]
+        win = int(np.argmin(((x.astype(np.float64) - W.astype(np.float64)) ** 2).sum(axis=1)))
+        eta = lr0 / (1.0 + t / (T / 2.0))
+        sig = sigma0 / (1.0 + t / (T / 2.0))
+        delta = np.abs(coords - coords[win])
+        for axis, period in ((0, period_r), (1, period_c)):
+            if period > 0:
+                delta[:, axis] = np.where(delta[:, axis] > period / 2, period - delta[:, axis],
+                                          delta[:, axis])
+        dr, dc = delta.T
+        if neighborhood == "gaussian":
+            h = np.exp(-dr**2 / (2 * sig**2)) * np.exp(-dc**2 / (2 * sig**2))
+        elif neighborhood == "bubble":
+            h = ((dr < sig) & (dc < sig)).astype(np.float64)
+        else:  # triangle
+            h = np.maximum(sig - dr, 0.0) * np.maximum(sig - dc, 0.0)
+        g = (eta * h)[:, None]
+        W = np.where(g != 0, (W + g * (x - W)).astype(W.dtype), W)
+    return W
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neighborhood", ["gaussian", "bubble", "triangle"])
+@pytest.mark.parametrize("topology,toroidal", [("rectangular", False), ("hexagonal", True)])
+@pytest.mark.parametrize("d", [3, 9])
+def test_online_kernel_equals_naive_steps(rng, dtype, neighborhood, topology, toroidal, d):
+    # The kernel works on a transposed copy, fuses each update with the next
+    # sample's distances and runs features four at a time (d = 9: two blocks
+    # and one left over; d = 3: none); zero weights (bubble, triangle) take
+    # the masked path. Calls of 1, 24 and 35 steps chain through t0.
+    from fastdistill._kernels import som as KS
+    from fastdistill._kernels._random import bounded
+
+    n_nodes, n, T = 20, 150, 600.0
+    X = rng.uniform(size=(n, d)).astype(dtype)
+    W0 = rng.uniform(size=(n_nodes, d)).astype(dtype)
+    coords, pr, pc = SOM(5, 4, topology=topology, toroidal=toroidal)._grid()
+    nb = {"gaussian": 0, "bubble": 1, "triangle": 3}[neighborhood]
+    random_order = d == 9
+    state = np.array([987654321], dtype=np.uint64)
+    ref_state = state.copy()
+    order = ([bounded(ref_state, n) for _ in range(60)] if random_order
+             else [t % n for t in range(60)])
+    W = W0.copy()
+    t0 = 0
+    for n_steps in (1, 24, 35):
+        KS.online_epoch(X, W, coords, 4, n_steps, t0, T, 0.3, 1.5, 0, 0, nb, pr, pc,
+                        random_order, state)
+        t0 += n_steps
+    expected = _naive_online(X, W0, coords, 0, T, 0.3, 1.5, neighborhood, pr, pc, order)
+    assert W.dtype == dtype
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(W, expected, rtol=tol, atol=tol)
+    assert not np.array_equal(W, W0)
+    assert state[0] == ref_state[0]  # one draw per step, no more
+
+
+def test_first_argmin_keeps_the_scalar_tie_rule():
+    from fastdistill._kernels.som import _first_argmin
+
+    def scalar(v):
+        best, bv = 0, np.inf
+        for k, x in enumerate(v):
+            if x < bv:
+                best, bv = k, x
+        return best
+
+    cases = [np.array([3.0, 1.0, 1.0, 2.0]), np.array([np.nan, 5.0, 5.0]),
+             np.array([np.inf, np.nan, np.inf]), np.array([np.nan, np.inf]), np.full(3, np.nan),
+             np.array([0.0]),
+             np.r_[np.full(33, 2.0), 0.5, 1.0, 0.5, np.nan]]
+    rng = np.random.default_rng(0)
+    cases += [rng.integers(0, 4, size=k).astype(float) for k in (15, 16, 17, 40, 400)]
+    for v in cases:
+        assert _first_argmin(v) == scalar(v), v
