@@ -403,6 +403,18 @@ def _set_same_weights(rng, ours, ref):
         _copy_weights(init_c, init_b, est)
 
 
+def _train_from_same_weights(rng, ours, ref, X, y, max_iter):
+    """Fit both once (for shapes), give them the same weights, then train on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+        ref.fit(X, y)
+        _set_same_weights(rng, ours, ref)
+        for est in (ours, ref):
+            est.set_params(warm_start=True, max_iter=max_iter)
+            est.fit(X, y)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_lbfgs_classifier_follows_sklearn_from_same_weights(rng, n_classes):
     # Same loss, same gradient, same SciPy L-BFGS-B: from the same weights
@@ -412,14 +424,7 @@ def test_lbfgs_classifier_follows_sklearn_from_same_weights(rng, n_classes):
                                            random_state=0)
     ours = MLPClassifier((6,), solver="lbfgs", alpha=0.01, max_iter=1)
     ref = sk_nn.MLPClassifier((6,), solver="lbfgs", alpha=0.01, max_iter=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ours.fit(X, y)
-        ref.fit(X, y)
-        _set_same_weights(rng, ours, ref)
-        for est in (ours, ref):
-            est.set_params(warm_start=True, max_iter=20)
-            est.fit(X, y)
+    _train_from_same_weights(rng, ours, ref, X, y, max_iter=20)
     assert ours.n_iter_ == ref.n_iter_ == 20
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
@@ -538,14 +543,7 @@ def test_sgd_learning_rate_schedules_match_sklearn(rng, schedule, extra):
               shuffle=False, learning_rate=schedule, learning_rate_init=0.1, momentum=0.5,
               alpha=0.01, max_iter=1, **extra)
     ours, ref = MLPRegressor(**kw), sk_nn.MLPRegressor(**kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ours.fit(X, y)
-        ref.fit(X, y)
-        _set_same_weights(rng, ours, ref)
-        for est in (ours, ref):
-            est.set_params(warm_start=True, max_iter=8)
-            est.fit(X, y)
+    _train_from_same_weights(rng, ours, ref, X, y, max_iter=8)
     assert ours.n_iter_ == ref.n_iter_ == 8 and ours.t_ == ref.t_
     assert ours._lr == pytest.approx(ref._optimizer.learning_rate, rel=1e-12)
     if schedule == "adaptive":
