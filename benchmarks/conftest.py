@@ -17,3 +17,16 @@ def bench_size(request) -> str:
         request.config.getoption("benchmark_disable", False)
     )
     return "full" if enabled else "smoke"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config) -> None:
+    """Time benchmarks in one process.
+
+    The test suite runs on several pytest-xdist workers, and pytest-benchmark
+    does not time anything under xdist; with ``--benchmark-enable`` the run
+    stays in this process, so the timings are real and no worker competes
+    with the one being timed.
+    """
+    if config.getoption("benchmark_enable", False):
+        config.option.numprocesses = 0
