@@ -166,13 +166,28 @@ def test_constant_data():
         ({"init": "best"}, "init must be"),
         ({"init": np.zeros((3, 2))}, "init has shape"),
         ({"n_init": 0}, "n_init"),
-        ({"algorithm": "elkan"}, "lloyd"),
+        ({"algorithm": "hamerly"}, "'lloyd' or 'elkan'"),
     ],
 )
 def test_bad_params(params, match):
     X = np.random.default_rng(0).normal(size=(40, 3))
     with pytest.raises(ValueError, match=match):
         KMeans(**{"n_clusters": 3, **params}).fit(X)
+
+
+def test_elkan_matches_sklearn_elkan():
+    # scikit-learn accepts algorithm="elkan", an exact acceleration of
+    # Lloyd's iterations: from the same initial centers, scikit-learn's Elkan
+    # run and ours (Lloyd passes with Hamerly bounds) give the same clustering.
+    from sklearn.cluster import KMeans as SkKMeans
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    ours = KMeans(40, init=X[:40], n_init=1, algorithm="elkan").fit(X)
+    ref = SkKMeans(40, init=X[:40], n_init=1, algorithm="elkan").fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10,
+                               atol=1e-12)
+    assert ours.n_iter_ == ref.n_iter_
 
 
 def test_bad_input():

@@ -202,8 +202,12 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         Seed of the seeding; the same seed gives the same clustering.
     copy_x : bool, default=True
         Accepted for compatibility; ``X`` is never copied nor modified.
-    algorithm : {"lloyd"}, default="lloyd"
-        Only Lloyd's algorithm is implemented.
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Both run the same compiled Lloyd passes. Elkan's algorithm is an exact
+        acceleration of Lloyd's (the same iterates, ties aside); here the
+        passes skip rows by Hamerly bounds from 32 clusters on, so
+        ``"elkan"`` is accepted for scikit-learn compatibility and gives the
+        result of ``"lloyd"``.
 
     Attributes
     ----------
@@ -252,9 +256,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             )
         check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=1)
         check_scalar(self.tol, "tol", numbers.Real, min_val=0.0)
-        if self.algorithm != "lloyd":
+        if self.algorithm not in ("lloyd", "elkan"):
             raise ValueError(
-                f"algorithm must be 'lloyd' (the only one implemented), got {self.algorithm!r}."
+                f"algorithm must be 'lloyd' or 'elkan' (both run Lloyd's iterations), "
+                f"got {self.algorithm!r}."
             )
         init = self.init
         if isinstance(init, str):
