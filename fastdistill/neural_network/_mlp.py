@@ -262,6 +262,9 @@ class _BaseMLP(BaseEstimator):
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}", file=sys.stdout)
                 self._update_no_improvement(X_val, Y_val)
+                if self.verbose and self.early_stopping and X_val is not None:
+                    print(f"Validation score: {self.validation_scores_[-1]:.6f}",
+                          file=sys.stdout)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -313,14 +316,19 @@ class _BaseMLP(BaseEstimator):
         if last < best:
             self.best_loss_ = last
 
-    def _split(self, Y, rng):
-        n = Y.shape[0]
+    def _n_validation(self, n: int) -> int:
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 1:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training "
                 f"rows out of {n}; lower it or pass more data."
             )
+        return n_val
+
+    def _split(self, Y, rng):
+        """Training and validation row indices for early stopping (random split)."""
+        n = Y.shape[0]
+        n_val = self._n_validation(n)
         perm = rng.permutation(n)
         return np.sort(perm[n_val:]).astype(np.int64), np.sort(perm[:n_val])
 
@@ -424,7 +432,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the rows and stop when the
         validation score stalls (the best weights are kept).
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
+        Share of rows held out for early stopping (for the classifier,
+        stratified by class as scikit-learn does).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's parameters.
     n_iter_no_change : int, default=10
@@ -713,6 +722,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Y = np.zeros((y.shape[0], self.classes_.shape[0]), dtype=X.dtype)
         Y[np.arange(y.shape[0]), idx] = 1.0
         return Y
+
+    def _split(self, Y, rng):
+        """Stratified split for early stopping, as scikit-learn's classifier.
+
+        Each class (of the hard labels; the largest probability for soft
+        targets) gives the validation set its share of ``n_val`` rows,
+        rounded by largest remainders so that the shares add up to
+        ``n_val``. Multilabel targets are split at random.
+        """
+        if self._kind == "multilabel":
+            return super()._split(Y, rng)
+        n = Y.shape[0]
+        n_val = self._n_validation(n)
+        codes = (Y[:, 0] > 0.5).astype(np.int64) if self._kind == "binary" else Y.argmax(1)
+        counts = np.bincount(codes)
+        exact = counts * (n_val / n)
+        alloc = np.floor(exact).astype(np.int64)
+        alloc[np.argsort(alloc - exact, kind="stable")[:n_val - alloc.sum()]] += 1
+        val = np.concatenate([rng.permutation(np.flatnonzero(codes == c))[:alloc[c]]
+                              for c in range(counts.shape[0])])
+        mask = np.zeros(n, dtype=bool)
+        mask[val] = True
+        return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
 
     def _encode_back(self, Y):
         if self._kind == "binary":
