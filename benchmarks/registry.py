@@ -566,6 +566,23 @@ def _run_sklearn_script(data, patched: bool):
         from fastdistill.patch import patched as context
     else:
         context = contextlib.nullcontext
+    import logging
+
+    class _Dispatches(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    # Every patched call logs where it ran: collect them to check that no
+    # step of the patched run silently fell back to scikit-learn.
+    seen = _Dispatches()
+    logger = logging.getLogger("fastdistill.patch")
+    level = logger.level
+    logger.addHandler(seen)
+    logger.setLevel(logging.INFO)
     argv = sys.argv
     sys.argv = [script, str(data["n_samples"])]
     try:
@@ -574,10 +591,14 @@ def _run_sklearn_script(data, patched: bool):
             results = runpy.run_path(script, run_name="__main__")["results"]
     finally:
         sys.argv = argv
-    if patched:  # the script's last call (the MLP's score) ran on fastdistill
-        from fastdistill.patch import last_dispatch
-
-        assert last_dispatch()[:3] == ("MLPRegressor", "predict", "fastdistill"), last_dispatch()
+        logger.removeHandler(seen)
+        logger.setLevel(level)
+    if patched:
+        ran = [m for m in seen.messages if " ran on " in m]
+        calls = [m.split(" ran on ")[0].split(".") for m in ran]  # [class, method]
+        fits = {cls for cls, method in calls if method.startswith("fit")}
+        assert fits >= {"PCA", "KMeans", "LinearRegression", "MLPRegressor"}, ran
+        assert all(" ran on fastdistill" in m for m in ran), ran
     return results
 
 

@@ -175,3 +175,100 @@ def test_site_builds_strict(tmp_path):
     # Sphinx roles of the docstrings are rendered as code, not shown literally.
     for page in (site / "api").glob("*/index.html"):
         assert ":class:<code>" not in page.read_text("utf-8"), page
+
+
+# ------------------------------------------------ shell sessions (docs/cli.md)
+
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def console_sessions(text: str) -> list[tuple[int, str, list[str]]]:
+    """``(line, command, expected output lines)`` of every ``$ fastdistill`` session.
+
+    Sessions live in bare fenced blocks whose first line starts with ``$ ``;
+    a command continues on the next line after a trailing backslash, and its
+    output runs to the next ``$ `` line or the end of the block.
+    """
+    sessions = []
+    for line, lang, code in code_blocks(text):
+        if lang or not code.startswith("$ "):
+            continue
+        lines = code.rstrip("\n").splitlines()
+        i = 0
+        while i < len(lines):
+            start, cmd = line + 1 + i, lines[i][2:]
+            while cmd.endswith("\\"):
+                i += 1
+                cmd = cmd[:-1].rstrip() + " " + lines[i].strip()
+            out = []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("$ "):
+                out.append(lines[i])
+                i += 1
+            sessions.append((start, cmd, out))
+    return sessions
+
+
+def _masked(lines: list[str]) -> list[str]:
+    """Lines without trailing blanks, every number replaced by ``#``."""
+    return [_NUMBER.sub("#", ln.rstrip()) for ln in lines if ln.strip()]
+
+
+def _output_matches(expected: list[str], actual: list[str]) -> bool:
+    """Line-by-line equality, where an expected ``...`` line matches any run of lines."""
+    if not expected:
+        return not actual
+    if expected[0].strip() == "...":
+        return any(_output_matches(expected[1:], actual[k:]) for k in range(len(actual) + 1))
+    return bool(actual) and expected[0] == actual[0] and _output_matches(expected[1:], actual[1:])
+
+
+def test_output_matcher():
+    assert _output_matches(["a", "...", "d"], ["a", "b", "c", "d"])
+    assert _output_matches(["a", "..."], ["a"])
+    assert not _output_matches(["a", "d"], ["a", "b", "d"])
+    assert _masked(["R2 0.992  ", "line 2, 1e-3"]) == ["R# #", "line #, #"]
+
+
+def test_cli_page_sessions_run(tmp_path):
+    """Run every ``$ fastdistill ...`` line of docs/cli.md and compare its output.
+
+    The page's Python block makes the data files; each command then runs in
+    that folder (``fastdistill`` is this interpreter's ``-m fastdistill``),
+    and its standard output followed by its standard error must equal the
+    page's text, numbers aside (timings and scores depend on the machine),
+    ``...`` standing for any lines. Errors must exit with status 2. The
+    ``distill`` sessions run first (they make the models the others use).
+    """
+    import fastdistill
+
+    page = DOCS / "cli.md"
+    text = page.read_text("utf-8")
+    setup = [code for _, lang, code in code_blocks(text) if lang == "python"][0]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(setup, "docs/cli.md data block", "exec"), {"__name__": "__docs__"})  # noqa: S102
+    finally:
+        os.chdir(cwd)
+    shim = tmp_path / "bin" / "fastdistill"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fastdistill "$@"\n')
+    shim.chmod(0o755)
+    env = dict(os.environ, PATH=f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=str(Path(fastdistill.__file__).resolve().parents[1]))
+    sessions = console_sessions(text)
+    assert len(sessions) >= 8
+    sessions.sort(key=lambda s: not s[1].startswith("fastdistill distill "))  # stable
+    for line, cmd, expected in sessions:
+        assert cmd.startswith("fastdistill "), (line, cmd)
+        run = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=300)
+        actual = run.stdout.splitlines() + run.stderr.splitlines()
+        where = f"docs/cli.md line {line}: $ {cmd}"
+        if any(ln.startswith("fastdistill: error:") for ln in expected):
+            assert run.returncode == 2, where
+        else:
+            assert run.returncode == 0, f"{where}\n{run.stderr}"
+        assert _output_matches(_masked(expected), _masked(actual)), (
+            f"{where}\nexpected:\n" + "\n".join(expected) + "\nactual:\n" + "\n".join(actual))
