@@ -96,12 +96,14 @@ def test_randomized_reproducible_and_no_input_change():
     np.testing.assert_array_equal(X, Xc)
 
 
-def test_constant_and_duplicate_data():
+@pytest.mark.parametrize("solver", ["covariance_eigh", "full", "randomized"])
+def test_constant_and_duplicate_data(solver):
     X = np.ones((50, 4))
-    pca = PCA(2, svd_solver="covariance_eigh").fit(X)
+    pca = PCA(2, svd_solver=solver, random_state=0).fit(X)
     np.testing.assert_allclose(pca.explained_variance_, 0.0, atol=1e-12)
     np.testing.assert_allclose(pca.transform(X), 0.0, atol=1e-12)
     assert np.all(np.isfinite(pca.explained_variance_ratio_))
+    assert np.all(np.isfinite(pca.components_)) and np.isfinite(pca.noise_variance_)
     D = np.repeat(np.random.default_rng(0).normal(size=(10, 3)), 5, axis=0)
     np.testing.assert_allclose(PCA(2).fit(D).explained_variance_,
                                sk_decomposition.PCA(2).fit(D).explained_variance_, rtol=1e-8)

@@ -36,10 +36,6 @@ BOUNDED_MIN_K = 32
 BOUNDED_MAX_SEARCHED = 0.8
 
 
-def _lloyd(X, sw, shift, centers_s, labels, update):
-    """Run one Lloyd pass; returns (sums, weights, inertia, changed)."""
-    return assign(X, sw, shift, centers_s, labels, update)
-
 
 def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None,
                     n_local_trials: int | None = None):
@@ -322,7 +318,6 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         lower = None
         previous = None
         shift_x = shift.astype(X.dtype)
-        strict = False
         it = 0
         for it in range(self.max_iter):
             if bounded and previous is not None:
@@ -332,7 +327,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     X, sw, shift_x, centers, labels, lower, previous, True)
                 bounded = searched <= BOUNDED_MAX_SEARCHED * X.shape[0]
             else:
-                sums, wts, inertia, changed = _lloyd(X, sw, shift_x, centers, labels, True)
+                sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True)
             previous = centers
             empty = np.flatnonzero(wts == 0)
             if empty.size:
@@ -344,7 +339,6 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             if self.verbose:
                 print(f"Iteration {it}, inertia {inertia}.", file=sys.stdout)
             if changed == 0:
-                strict = True
                 if self.verbose:
                     print(f"Converged at iteration {it}: strict convergence.")
                 break
@@ -353,11 +347,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     print(f"Converged at iteration {it}: center shift "
                           f"{center_shift_tot} within tolerance {tol}.")
                 break
-        del strict
         if bounded and lower is not None:
             inertia = assign_bounded(X, sw, shift_x, centers, labels, lower, previous, False)[2]
         else:
-            inertia = _lloyd(X, sw, shift_x, centers, labels, False)[2]
+            inertia = assign(X, sw, shift_x, centers, labels, False)[2]
         return labels, float(inertia), centers, it + 1
 
     @staticmethod
@@ -451,7 +444,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         X = validate_data(self, X, reset=False)
         shift, centers = self._shifted_centers(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        _lloyd(X, np.empty(0, dtype=X.dtype), shift, centers, labels, False)
+        assign(X, np.empty(0, dtype=X.dtype), shift, centers, labels, False)
         return labels
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
@@ -536,7 +529,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         sw = np.empty(0, dtype=X.dtype) if sw is None else sw
         shift, centers = self._shifted_centers(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        _, _, inertia, _ = _lloyd(X, sw, shift, centers, labels, False)
+        _, _, inertia, _ = assign(X, sw, shift, centers, labels, False)
         return -float(inertia)
 
 
