@@ -600,22 +600,25 @@ def test_verbose_early_stopping_prints_validation_scores(capsys):
     assert lines == want
 
 
-@pytest.mark.parametrize("n_classes", [2, 5])
-def test_early_stopping_split_is_stratified(n_classes):
+def test_early_stopping_split_stratified_for_binary_only():
+    # As scikit-learn: one output (binary) -> stratified hold-out; multiclass
+    # (one output per class) -> a random hold-out.
     rng = np.random.default_rng(0)
-    # unbalanced classes: shares 1 : 2 : ... : n_classes
-    y = np.repeat(np.arange(n_classes), 37 * np.arange(1, n_classes + 1))
+    y = np.repeat([0, 1], [60, 240])  # unbalanced, 1 : 4
     X = rng.normal(size=(y.size, 3))
     clf = MLPClassifier(validation_fraction=0.2)
     Y = clf._encode(y, X, soft_targets=False, classes=None, reset=True)
     train, val = clf._split(Y, np.random.default_rng(1))
-    assert val.size == round(0.2 * y.size)
+    assert val.size == 60
     np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(y.size))
-    share = np.bincount(y[val], minlength=n_classes) / val.size
-    np.testing.assert_allclose(share, np.bincount(y) / y.size, atol=1.0 / val.size)
-    # reproducible from the same generator
-    again = clf._split(Y, np.random.default_rng(1))
-    np.testing.assert_array_equal(again[1], val)
+    np.testing.assert_array_equal(np.bincount(y[val]), [12, 48])  # exactly 1 : 4
+    np.testing.assert_array_equal(clf._split(Y, np.random.default_rng(1))[1], val)
+    y3 = np.repeat([0, 1, 2], 100)
+    clf3 = MLPClassifier(validation_fraction=0.2)
+    Y3 = clf3._encode(y3, X, soft_targets=False, classes=None, reset=True)
+    random_split = MLPRegressor(validation_fraction=0.2)._split(Y3, np.random.default_rng(1))
+    for a, b in zip(clf3._split(Y3, np.random.default_rng(1)), random_split, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_multioutput_regression_quality_close_to_sklearn():

@@ -249,7 +249,7 @@ class _BaseMLP(BaseEstimator):
                 if not np.isfinite(total):
                     warnings.warn(
                         "The training loss became NaN or infinite; training stopped and the "
-                        "last finite weights are kept. Scale the inputs or lower "
+                        "weights from before that epoch are kept. Scale the inputs or lower "
                         "learning_rate_init.",
                         convergence_warning(),
                         stacklevel=3,
@@ -432,8 +432,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the rows and stop when the
         validation score stalls (the best weights are kept).
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping (for the classifier,
-        stratified by class as scikit-learn does).
+        Share of rows held out for early stopping (stratified by class for a
+        binary classifier, as scikit-learn does; at random otherwise).
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's parameters.
     n_iter_no_change : int, default=10
@@ -724,24 +724,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return Y
 
     def _split(self, Y, rng):
-        """Stratified split for early stopping, as scikit-learn's classifier.
+        """Early-stopping split: stratified for binary targets, as scikit-learn.
 
-        Each class (of the hard labels; the largest probability for soft
-        targets) gives the validation set its share of ``n_val`` rows,
-        rounded by largest remainders so that the shares add up to
-        ``n_val``. Multilabel targets are split at random.
+        scikit-learn stratifies when the network has one output (binary
+        classification) and splits multiclass and multilabel targets at
+        random; so does this. Each class gives the validation set its share
+        of ``n_val`` rows, rounded by largest remainders so that the shares
+        add up to ``n_val``.
         """
-        if self._kind == "multilabel":
+        if self._kind != "binary":
             return super()._split(Y, rng)
         n = Y.shape[0]
         n_val = self._n_validation(n)
-        codes = (Y[:, 0] > 0.5).astype(np.int64) if self._kind == "binary" else Y.argmax(1)
-        counts = np.bincount(codes)
+        codes = (Y[:, 0] > 0.5).astype(np.int64)
+        counts = np.bincount(codes, minlength=2)
         exact = counts * (n_val / n)
         alloc = np.floor(exact).astype(np.int64)
         alloc[np.argsort(alloc - exact, kind="stable")[:n_val - alloc.sum()]] += 1
         val = np.concatenate([rng.permutation(np.flatnonzero(codes == c))[:alloc[c]]
-                              for c in range(counts.shape[0])])
+                              for c in range(2)])
         mask = np.zeros(n, dtype=bool)
         mask[val] = True
         return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
