@@ -38,6 +38,8 @@ ESTIMATORS = [
     MLPRegressor(max_iter=100, random_state=0),
     MLPClassifier(max_iter=100, random_state=0),
     MLPRegressor(solver="lbfgs", max_iter=100, random_state=0),
+    MLPClassifier(solver="sgd", max_iter=100, random_state=0),
+    MLPClassifier(solver="lbfgs", max_iter=100, random_state=0),
     SOM(3, 3, n_epochs=3, random_state=0),
     SOM(3, 3, mode="online", n_epochs=2, random_state=0),
     KMeansFeatures(3, random_state=0),

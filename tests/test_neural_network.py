@@ -92,7 +92,8 @@ def _copy_weights(src_coefs, src_ints, dst):
 
 @pytest.mark.parametrize("solver,extra", [("adam", {}), ("sgd", {"nesterovs_momentum": True}),
                                           ("sgd", {"nesterovs_momentum": False})])
-@pytest.mark.parametrize("kind", ["regression", "multioutput", "binary", "multiclass"])
+@pytest.mark.parametrize("kind", ["regression", "multioutput", "binary", "multiclass",
+                                  "multilabel"])
 def test_one_step_matches_sklearn(rng, solver, extra, kind):
     X = rng.normal(size=(40, 3))
     if kind in ("regression", "multioutput"):
@@ -104,7 +105,10 @@ def test_one_step_matches_sklearn(rng, solver, extra, kind):
         ref = sk_nn.MLPRegressor(hidden_layer_sizes=(5, 4), activation="tanh", solver=solver,
                                  batch_size=40, shuffle=False, max_iter=1, alpha=0.01, **extra)
     else:
-        y = (X[:, 0] > 0).astype(int) if kind == "binary" else np.argmax(X, axis=1)
+        if kind == "multilabel":
+            y = (X > 0).astype(int)
+        else:
+            y = (X[:, 0] > 0).astype(int) if kind == "binary" else np.argmax(X, axis=1)
         ours = MLPClassifier((5, 4), activation="tanh", solver=solver, batch_size=40,
                              shuffle=False, max_iter=1, alpha=0.01, **extra)
         ref = sk_nn.MLPClassifier((5, 4), activation="tanh", solver=solver, batch_size=40,
@@ -368,6 +372,26 @@ def test_divergence_keeps_finite_weights():
     assert np.all(np.isfinite(m.predict(X)))
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_divergence_keeps_the_weights_from_before_the_epoch(solver):
+    # Warm start from fitted weights, then an epoch whose loss overflows: the
+    # weights the epoch started from are kept, exactly, and n_iter_ (counted
+    # per call, as scikit-learn >= 1.9) does not count the failed epoch.
+    X, y = sk_datasets.make_friedman1(300, random_state=0)
+    m = MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X, y)
+    before_c = [c.copy() for c in m.coefs_]
+    before_b = [b.copy() for b in m.intercepts_]
+    m.set_params(warm_start=True, max_iter=5)
+    with pytest.warns(ConvergenceWarning, match="weights from before that epoch"):
+        m.fit(X * 1e200, y * 1e200)  # squared errors overflow in the first batch
+    for a, b in zip(m.coefs_ + m.intercepts_, before_c + before_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert m.n_iter_ == 0
+
+
 @pytest.mark.parametrize(
     "params,exc,match",
     [
@@ -567,6 +591,30 @@ def test_sgd_learning_rate_schedules_match_sklearn(rng, schedule, extra):
     np.testing.assert_allclose(ours.loss_curve_[1:], ref.loss_curve_[1:], rtol=1e-10)
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("Est", [MLPRegressor, MLPClassifier])
+def test_predict_logits_is_the_last_affine_layer(rng, Est):
+    # Naive NumPy forward pass from the fitted coefs_/intercepts_: relu on the
+    # hidden layers, no output activation -> the logits; the predictions
+    # are the output activation of them.
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] - X[:, 1] if Est is MLPRegressor else np.argmax(X[:, :3], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = Est(hidden_layer_sizes=(7, 5), max_iter=30, random_state=0).fit(X, y)
+    a = X
+    for W, b in zip(m.coefs_[:-1], m.intercepts_[:-1], strict=True):
+        a = np.maximum(a @ W + b, 0.0)
+    z = a @ m.coefs_[-1] + m.intercepts_[-1]
+    logits = m.predict_logits(X)
+    np.testing.assert_allclose(logits.reshape(z.shape), z, rtol=1e-10, atol=1e-12)
+    if Est is MLPRegressor:
+        np.testing.assert_allclose(m.predict(X), z.ravel(), rtol=1e-10, atol=1e-12)
+    else:
+        p = np.exp(z - z.max(1, keepdims=True))
+        np.testing.assert_allclose(m.predict_proba(X), p / p.sum(1, keepdims=True),
+                                   rtol=1e-10, atol=1e-12)
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
