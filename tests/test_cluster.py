@@ -458,7 +458,7 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, int_probe(np.float64))
+                         3, True, int_probe(np.float64), True, True)
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -466,6 +466,50 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     lab_b = np.full(len(X), -1, np.int32)
     assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros(len(X)), None, True)
     np.testing.assert_array_equal(lab_b, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
+    # With a zero shift the plain pass reads X directly (no shifted copy):
+    # the same products, so the same labels, sums and inertia bit for bit;
+    # without the inertia it returns 0.0 and the same labels and sums.
+    X = rng.normal(size=(700, 6)).astype(dtype)
+    C = X[:9].copy()
+    sw = rng.uniform(0.5, 2.0, size=700).astype(dtype)
+    zero = np.zeros(6, dtype)
+    cn = np.einsum("ij,ij->i", C, C).astype(dtype)
+    Ct = np.ascontiguousarray(C.T)
+    outs, labs = [], []
+    for shifted, exact in ((True, True), (False, True), (False, False)):
+        lab = np.full(700, -1, np.int32)
+        outs.append(K.lloyd_pass(X, sw, zero, C, Ct, cn, lab, 64, 3, True, int_probe(dtype),
+                                 shifted, exact))
+        labs.append(lab)
+    ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(labs[0], ref)
+    for (sums, wts, inertia, changed), lab in zip(outs[1:], labs[1:], strict=True):
+        np.testing.assert_array_equal(lab, labs[0])
+        np.testing.assert_array_equal(sums, outs[0][0])
+        np.testing.assert_array_equal(wts, outs[0][1])
+        assert changed == outs[0][3] == 700
+    assert outs[1][2] == outs[0][2] > 0 and outs[2][2] == 0.0
+
+
+def test_fit_near_origin_skips_the_shift_and_matches_sklearn():
+    # Standardised data: no shift (||mean||^2 within the variance); far from
+    # the origin: shifted by the mean. Both give scikit-learn's clustering
+    # from the same centers, and the inertia (computed in the last pass).
+    X0, _ = sk_datasets.make_blobs(2000, 5, centers=4, random_state=3)
+    X0 = (X0 - X0.mean(0)) / X0.std(0)
+    for X in (X0, X0 + 1e3):
+        init = X[:4].copy()
+        ours = KMeans(4, init=init, n_init=1, tol=0, max_iter=20).fit(X)
+        ref = sk_cluster.KMeans(4, init=init, n_init=1, tol=0, max_iter=20).fit(X)
+        assert np.any(ours._shift != 0) == (X is not X0)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+        assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+        assert ours.n_iter_ == ref.n_iter_
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -106,7 +106,7 @@ def _nearest2(row, c_norms, xn, vbuf, ib):
 
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-               update, int_probe):
+               update, int_probe, shifted=True, exact_inertia=True):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
     Works on ``x - shift`` (copied chunk by chunk into a small buffer) and on
@@ -128,12 +128,16 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     update : bool - also return per-cluster sums and weights
     int_probe : (0,) signed integer array as wide as X's dtype (int32 for
         float32, int64 for float64) - the key type of the search
+    shifted : bool - False when ``shift`` is zero: the products are then
+        taken straight from ``X`` (no shifted copy of the chunk)
+    exact_inertia : bool - compute the inertia (False: return 0.0; Lloyd's
+        update passes need it only to print it)
 
     Returns
     -------
     sums : (k, d) float64 weighted sums of shifted rows (zeros if not update)
     weights : (k,) float64 cluster weights
-    inertia : float - sum of w * ||x - c||^2
+    inertia : float - sum of w * ||x - c||^2 (0.0 unless ``exact_inertia``)
     changed : int - labels that differ from the input labels
     """
     n, d = X.shape
@@ -157,33 +161,52 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
             m = min(n, r0 + chunk_rows) - r0
-            for i in range(m):
-                xn = 0.0
-                for j in range(d):
-                    t = X[r0 + i, j] - shift[j]
-                    buf[i, j] = t
-                    xn += t * t
-                xnb[i] = xn
-            np.dot(buf[:m], centers_t, dots[:m])
+            if shifted:
+                for i in range(m):
+                    xn = 0.0
+                    for j in range(d):
+                        t = X[r0 + i, j] - shift[j]
+                        buf[i, j] = t
+                        xn += t * t
+                    xnb[i] = xn
+                np.dot(buf[:m], centers_t, dots[:m])
+            else:  # zero shift: no copy, the product straight from X
+                for i in range(m):
+                    xn = 0.0
+                    for j in range(d):
+                        t = X[r0 + i, j]
+                        xn += t * t
+                    xnb[i] = xn
+                np.dot(X[r0:r0 + m], centers_t, dots[:m])
             nxt = r0 + m  # load the slot's next chunk meanwhile
             n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0
             for i in range(m):
                 if i < n_next:
                     prefetch_row(X, nxt + i)
                 best = _nearest(dots[i], c_norms, xnb[i], vbuf, ib)
-                dist = 0.0
-                for j in range(d):
-                    t = buf[i, j] - centers[best, j]
-                    dist += t * t
                 w = sw[r0 + i] if has_w else 1.0
-                inert[slot] += w * dist
+                if exact_inertia:
+                    dist = 0.0
+                    if shifted:
+                        for j in range(d):
+                            t = buf[i, j] - centers[best, j]
+                            dist += t * t
+                    else:
+                        for j in range(d):
+                            t = X[r0 + i, j] - centers[best, j]
+                            dist += t * t
+                    inert[slot] += w * dist
                 if labels[r0 + i] != best:
                     changed[slot] += 1
                     labels[r0 + i] = best
                 wts[slot, best] += w
                 if update:
-                    for j in range(d):
-                        s_sums[best, j] += w * buf[i, j]
+                    if shifted:
+                        for j in range(d):
+                            s_sums[best, j] += w * buf[i, j]
+                    else:
+                        for j in range(d):
+                            s_sums[best, j] += w * X[r0 + i, j]
     sums_t = np.zeros((kk, d))
     wts_t = np.zeros(k)
     inertia = 0.0

@@ -69,7 +69,7 @@ def int_probe(dtype) -> np.ndarray:
     return np.empty(0, dtype=np.int32 if np.dtype(dtype).itemsize == 4 else np.int64)
 
 
-def assign(X, sw, shift, centers, labels, update):
+def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
     float64 data with at least :data:`MIXED_MIN_K` centers go through
@@ -90,11 +90,15 @@ def assign(X, sw, shift, centers, labels, update):
         Previous labels in, new labels out.
     update : bool
         Also return the per-cluster sums.
+    exact_inertia : bool, default=True
+        Compute the inertia (False: it is returned as 0.0, which saves a
+        distance per row on the plain pass; the mixed pass always has it).
 
     Returns
     -------
     sums, weights, inertia, changed
-        See the kernel.
+        See the kernel. An all-zero ``shift`` lets the plain pass take the
+        products straight from ``X`` (no shifted copy).
     """
     n, d = X.shape
     k = centers.shape[0]
@@ -108,7 +112,8 @@ def assign(X, sw, shift, centers, labels, update):
                                       c_norms.astype(np.float32), float(c_norms.max()),
                                       labels, rows, slots, update)[:4]
         return K.lloyd_pass(X, sw, shift, centers, centers_t, c_norms.astype(X.dtype),
-                            labels, rows, slots, update, int_probe(X.dtype))
+                            labels, rows, slots, update, int_probe(X.dtype),
+                            bool(np.any(shift != 0)), bool(exact_inertia))
 
 
 def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):

@@ -327,7 +327,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     X, sw, shift_x, centers, labels, lower, previous, True)
                 bounded = searched <= BOUNDED_MAX_SEARCHED * X.shape[0]
             else:
-                sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True)
+                # the inertia of an update pass is only printed
+                sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
+                                                     bool(self.verbose))
             previous = centers
             empty = np.flatnonzero(wts == 0)
             if empty.size:
@@ -396,6 +398,12 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
         sw = np.empty(0, dtype=X.dtype) if sw is None else sw
         mean, var = mean_var(X)
+        # Rows are shifted by the mean so that the expanded distances keep
+        # their precision far from the origin; data already near it (squared
+        # mean norm within the total variance) need no shift, and the plain
+        # pass then reads X without making a shifted copy of each chunk.
+        if float(mean @ mean) <= float(var.sum()):
+            mean = np.zeros_like(mean)
         self._fit_shift = mean
         tol = float(var.mean() * self.tol)
         rng = check_random_state(self.random_state)
