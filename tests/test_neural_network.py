@@ -401,6 +401,8 @@ def test_divergence_keeps_the_weights_from_before_the_epoch(solver):
         ({"solver": "newton"}, ValueError, "solver"),
         ({"learning_rate_init": 0.0}, ValueError, "learning_rate_init"),
         ({"validation_fraction": 1.0, "early_stopping": True}, ValueError, "validation_fraction"),
+        ({"validation_fraction": 0.001, "early_stopping": True}, ValueError,
+         "validation set is too small"),
         ({"shuffle": "yes"}, TypeError, "shuffle"),
     ],
 )

@@ -317,7 +317,14 @@ class _BaseMLP(BaseEstimator):
             self.best_loss_ = last
 
     def _n_validation(self, n: int) -> int:
-        n_val = max(1, int(round(self.validation_fraction * n)))
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 2:  # a validation score of one row says nothing (scikit-learn's rule)
+            raise ValueError(
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {n} rows gives {n_val}. Increase "
+                f"validation_fraction or the size of your dataset (at least 2 rows "
+                f"are held out)."
+            )
         if n - n_val < 1:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training "
