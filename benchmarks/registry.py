@@ -557,6 +557,7 @@ def _run_sklearn_script(data, patched: bool):
     """Run benchmarks/sklearn_script.py unchanged, as ``__main__``; return its results."""
     import contextlib
     import io
+    import logging
     import runpy
     import sys
     from pathlib import Path
@@ -566,7 +567,6 @@ def _run_sklearn_script(data, patched: bool):
         from fastdistill.patch import patched as context
     else:
         context = contextlib.nullcontext
-    import logging
 
     class _Dispatches(logging.Handler):
         def __init__(self):

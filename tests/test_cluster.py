@@ -458,7 +458,7 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, int_probe(np.float64), True, True)
+                         3, True, int_probe(np.float64), True)
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -470,20 +470,23 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
-    # With a zero shift the plain pass reads X directly (no shifted copy):
-    # the same products, so the same labels, sums and inertia bit for bit;
-    # without the inertia it returns 0.0 and the same labels and sums.
-    X = rng.normal(size=(700, 6)).astype(dtype)
+    # With a zero shift the plain pass reads X directly (no shifted copy).
+    # Rows on a 2**-10 grid shifted by 1 are shifted back exactly, so the
+    # shifted pass over X + 1 and the unshifted pass over X multiply the
+    # same numbers: the same labels, sums and inertia bit for bit. Without
+    # the inertia the pass returns 0.0 and the same labels and sums.
+    X = (np.round(rng.normal(size=(700, 6)) * 1024) / 1024).astype(dtype)
     C = X[:9].copy()
     sw = rng.uniform(0.5, 2.0, size=700).astype(dtype)
-    zero = np.zeros(6, dtype)
     cn = np.einsum("ij,ij->i", C, C).astype(dtype)
     Ct = np.ascontiguousarray(C.T)
     outs, labs = [], []
-    for shifted, exact in ((True, True), (False, True), (False, False)):
+    for data, shift, exact in ((X + dtype(1), np.ones(6, dtype), True),
+                               (X, np.zeros(6, dtype), True),
+                               (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
-        outs.append(K.lloyd_pass(X, sw, zero, C, Ct, cn, lab, 64, 3, True, int_probe(dtype),
-                                 shifted, exact))
+        outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
+                                 int_probe(dtype), exact))
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)

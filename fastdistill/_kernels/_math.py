@@ -18,11 +18,12 @@ def exp_neg(x):
     """exp(x) for x <= 0 in float64, within 2 ulp of the correctly rounded value.
 
     Unlike the libm call behind ``np.exp``, it vectorises when inlined into
-    a loop (about 4x faster in the softmax, 3x in the radial-basis gates). Cody-Waite reduction ``x = k ln2 + r``, ``|r| <= ln2 / 2``
-    (compiled without fast-math: reassociating the reduction would cost
-    precision), degree-13 Taylor polynomial, then two exact power-of-two
-    factors (subnormal results down to 2**-1074). Arguments below -745.2
-    (and -inf) give 0; NaN stays NaN.
+    a loop (about 4x faster in the softmax, 3x in the radial-basis gates).
+    Cody-Waite reduction ``x = k ln2 + r``, ``|r| <= ln2 / 2`` (compiled
+    without fast-math: reassociating the reduction would cost precision),
+    degree-13 Taylor polynomial, then two exact power-of-two factors
+    (subnormal results down to 2**-1074). Arguments below -745.2 (and -inf)
+    give 0; NaN stays NaN.
     """
     if x != x:
         return np.float64(x)

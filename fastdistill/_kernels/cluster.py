@@ -106,10 +106,11 @@ def _nearest2(row, c_norms, xn, vbuf, ib):
 
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-               update, int_probe, shifted=True, exact_inertia=True):
+               update, int_probe, exact_inertia):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
-    Works on ``x - shift`` (copied chunk by chunk into a small buffer) and on
+    Works on ``x - shift`` (copied chunk by chunk into a small buffer; with
+    an all-zero ``shift`` the products come straight from ``X``) and on
     centers already shifted the same way, so that distances keep their
     precision for data far from the origin. Nearest center by
     ``||x||^2 + ||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk
@@ -128,8 +129,6 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     update : bool - also return per-cluster sums and weights
     int_probe : (0,) signed integer array as wide as X's dtype (int32 for
         float32, int64 for float64) - the key type of the search
-    shifted : bool - False when ``shift`` is zero: the products are then
-        taken straight from ``X`` (no shifted copy of the chunk)
     exact_inertia : bool - compute the inertia (False: return 0.0; Lloyd's
         update passes need it only to print it)
 
@@ -141,6 +140,10 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     changed : int - labels that differ from the input labels
     """
     n, d = X.shape
+    shifted = False  # an all-zero shift: no shifted copy of the rows
+    for jj in range(d):
+        if shift[jj] != 0.0:
+            shifted = True
     k = centers.shape[0]
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows

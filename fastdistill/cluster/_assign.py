@@ -113,7 +113,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
                                       labels, rows, slots, update)[:4]
         return K.lloyd_pass(X, sw, shift, centers, centers_t, c_norms.astype(X.dtype),
                             labels, rows, slots, update, int_probe(X.dtype),
-                            bool(np.any(shift != 0)), bool(exact_inertia))
+                            bool(exact_inertia))
 
 
 def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):

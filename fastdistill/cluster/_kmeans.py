@@ -36,7 +36,6 @@ BOUNDED_MIN_K = 32
 BOUNDED_MAX_SEARCHED = 0.8
 
 
-
 def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None,
                     n_local_trials: int | None = None):
     """Greedy k-means++ seeding, compiled.
