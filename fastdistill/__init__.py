@@ -34,6 +34,7 @@ _LAZY = {
     "KMeansFeatures": "fastdistill.distill",
     "SOMFeatures": "fastdistill.distill",
     "PCAFeatures": "fastdistill.distill",
+    "TeacherMetric": "fastdistill.distill",
     "LocalLinearRegressor": "fastdistill.distill",
     "LocalLinearClassifier": "fastdistill.distill",
     "DistillReport": "fastdistill.distill",

@@ -15,7 +15,7 @@ import pytest
 
 from fastdistill import MLPClassifier, MLPRegressor, Ridge
 from fastdistill._metrics import r2_score
-from fastdistill.distill import Distiller, KMeansFeatures, LocalLinearRegressor
+from fastdistill.distill import Distiller, KMeansFeatures, LocalLinearRegressor, SOMFeatures
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from distill_quality import friedman_split  # noqa: E402
@@ -92,3 +92,29 @@ def test_cluster_coverage_needs_fewer_teacher_queries_than_random(friedman):
     assert need["random"] is None or need["kmeans"] < need["random"], str(curve)
     fid = {(r["strategy"], r["queries"]): r["fidelity"] for r in curve.rows}
     assert all(fid["kmeans", q] > fid["random", q] for q in (200, 300, 450)), str(curve)
+
+
+@pytest.mark.parametrize("n_features", [64, 128])
+def test_features_in_teacher_metric_beat_kernel_approximations(friedman, n_features):
+    """k-means and SOM features beat Nystroem and random Fourier features.
+
+    Same ridge student, same transfer rows, equal number of features; the
+    baselines at scikit-learn's default width and at the median heuristic.
+    """
+    ka = pytest.importorskip("sklearn.kernel_approximation")
+    teacher, (XL, _), XU, (XT, _) = friedman
+    R = np.vstack([XU, XL])
+    T, TT = teacher.predict(R), teacher.predict(XT)
+    sub = R[np.random.default_rng(0).choice(len(R), 1000, replace=False)]
+    median = float(np.median(((sub[:, None] - sub[None]) ** 2).sum(-1)))
+    best_baseline = 0.0
+    for gamma in (1.0 / R.shape[1], 1.0 / median):
+        for cls in (ka.Nystroem, ka.RBFSampler):
+            fmap = cls(gamma=gamma, n_components=n_features, random_state=0).fit(R)
+            st = Ridge(alpha=1e-3).fit(fmap.transform(R), T)
+            best_baseline = max(best_baseline, r2_score(TT, st.predict(fmap.transform(XT))))
+    for fmap in (KMeansFeatures(n_features, random_state=0),
+                 SOMFeatures(8, n_features // 8, random_state=0)):
+        d = Distiller(teacher, Ridge(alpha=1e-3), fmap, metric="teacher",
+                      random_state=0).fit(XU, XL)
+        assert d.fidelity(XT) > best_baseline + 0.02, (type(fmap).__name__, best_baseline)

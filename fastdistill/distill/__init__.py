@@ -7,6 +7,7 @@ Examples
 
 from ._distiller import Distiller
 from ._features import KMeansFeatures, PCAFeatures, SOMFeatures
+from ._metric import TeacherMetric
 from ._local import LocalLinearClassifier, LocalLinearRegressor
 from ._report import BudgetCurve, DistillReport, count_parameters
 from ._transfer import MUNGE, GaussianClusters, KMeansSelection, RandomSelection
@@ -24,5 +25,6 @@ __all__ = [
     "PCAFeatures",
     "RandomSelection",
     "SOMFeatures",
+    "TeacherMetric",
     "count_parameters",
 ]

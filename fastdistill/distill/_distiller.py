@@ -16,6 +16,7 @@ from .._validation import (
     check_scalar,
     validate_data,
 )
+from ._metric import TeacherMetric
 from ._targets import is_classifier, query_teacher, softmax
 
 __all__ = ["Distiller"]
@@ -101,6 +102,16 @@ class Distiller(RegressorMixin, BaseEstimator):
         rows, and the student's penalty keeps its strength), when the
         student's ``fit`` takes ``sample_weight``; the same holds for a
         ``transfer`` selection that sets ``weights_``.
+    metric : None, "teacher" or TeacherMetric, default=None
+        Input metric for the feature map and the student. ``"teacher"``
+        learns one from the teacher's gradients (:class:`TeacherMetric`, its
+        average gradient outer product, with the Distiller's teacher and
+        ``random_state``; pass a ``TeacherMetric`` to set its options): the
+        rows are mapped to ``(x - mean) L`` before the feature map, so
+        prototypes and bandwidths follow the directions the teacher depends
+        on. Its probes (``2 * n_features * n_samples`` teacher queries) count
+        against ``max_teacher_queries`` (then at most a quarter of the cap,
+        by probing fewer rows). ``None`` keeps the input space as given.
     chunk_size : int or None, default=None
         Rows per teacher call and per streamed feature chunk (``None``: sized
         to keep each chunk near 16 MB).
@@ -115,6 +126,8 @@ class Distiller(RegressorMixin, BaseEstimator):
         The fitted student.
     features_ : transformer or None
         The fitted feature map.
+    metric_ : TeacherMetric or None
+        The fitted input metric (``metric`` set).
     transfer_ : object or None
         The fitted transfer-set builder.
     classes_ : ndarray
@@ -122,7 +135,10 @@ class Distiller(RegressorMixin, BaseEstimator):
     target_ : str
         "regression", "logits" or "proba".
     n_transfer_ : int
-        Rows the teacher labelled (its number of queries).
+        Rows the teacher labelled.
+    n_teacher_queries_ : int
+        Rows the teacher was asked about: ``n_transfer_`` plus the metric's
+        probes.
     streamed_ : bool
         Whether the student was fitted chunk by chunk.
     fit_time_ : dict
@@ -148,8 +164,8 @@ class Distiller(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, teacher, student, features=None, transfer=None, *, temperature=1.0,
-                 target="auto", alpha=0.1, max_teacher_queries=None, chunk_size=None,
-                 random_state=None, verbose=0):
+                 target="auto", alpha=0.1, max_teacher_queries=None, metric=None,
+                 chunk_size=None, random_state=None, verbose=0):
         self.teacher = teacher
         self.student = student
         self.features = features
@@ -158,6 +174,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         self.target = target
         self.alpha = alpha
         self.max_teacher_queries = max_teacher_queries
+        self.metric = metric
         self.chunk_size = chunk_size
         self.random_state = random_state
         self.verbose = verbose
@@ -192,6 +209,11 @@ class Distiller(RegressorMixin, BaseEstimator):
                          min_val=1)
         if self.chunk_size is not None:
             check_scalar(self.chunk_size, "chunk_size", numbers.Integral, min_val=1)
+        if not (self.metric is None or self.metric == "teacher"
+                or isinstance(self.metric, TeacherMetric)):
+            raise ValueError(
+                f"metric must be None, 'teacher' or a TeacherMetric; got {self.metric!r}."
+            )
         if self.transfer is not None and not hasattr(self.transfer, "sample"):
             raise TypeError(
                 "transfer must have a sample(X) method (MUNGE, GaussianClusters, "
@@ -207,8 +229,43 @@ class Distiller(RegressorMixin, BaseEstimator):
             return int(self.chunk_size)
         return int(max(256, _CHUNK_BYTES // max(1, width * itemsize)))
 
-    def _transfer_rows(self, X, n_labeled: int):
+    def _fit_metric(self, F):
+        """Fit ``metric_`` on the real rows ``F``; return its teacher queries.
+
+        Under a query cap the metric probes at most a quarter of it.
+        """
+        self.metric_ = None
+        if self.metric is None:
+            return 0
+        metric = (TeacherMetric(random_state=self.random_state) if self.metric == "teacher"
+                  else clone(self.metric))
+        if metric.teacher is None:
+            metric.set_params(teacher=self.teacher)
+        cap = self.max_teacher_queries
+        if cap is not None:
+            rows = min(int(metric.n_samples), cap // (8 * F.shape[1]))
+            if rows < 1:
+                raise ValueError(
+                    f"max_teacher_queries={cap} is too small for metric='teacher', whose "
+                    f"probes need 2 * n_features = {2 * F.shape[1]} queries per row within "
+                    f"a quarter of the cap; raise the cap to at least {8 * F.shape[1]} or "
+                    f"set metric=None."
+                )
+            metric.set_params(n_samples=rows)
+        self._say(f"learning the teacher's metric on {min(metric.n_samples, F.shape[0]):,} rows")
+        self.metric_ = metric.fit(F)
+        return self.metric_.n_teacher_queries_
+
+    def _inputs(self, X):
+        """Rows as the feature map and the student see them (in the metric, if any)."""
+        metric = getattr(self, "metric_", None)  # absent in models saved before it existed
+        return X if metric is None else metric.transform(X)
+
+    def _transfer_rows(self, X, n_labeled: int, spent: int = 0):
         """Build the unlabeled transfer rows: augmented/selected by ``transfer``, capped.
+
+        ``spent`` teacher queries (the metric's probes) already count against
+        the cap.
 
         Returns the rows and their weights (None for unit weights): a row
         chosen by a selection (``KMeansSelection``, the query cap) stands for
@@ -224,12 +281,13 @@ class Distiller(RegressorMixin, BaseEstimator):
             X = check_array(self.transfer_.sample(X), name="transfer rows", dtype=X.dtype)
             weights = getattr(self.transfer_, "weights_", None)
         cap = self.max_teacher_queries
-        if cap is not None and X.shape[0] + n_labeled > cap:
-            budget = cap - n_labeled
+        if cap is not None and X.shape[0] + n_labeled + spent > cap:
+            budget = cap - n_labeled - spent
             if budget < 1:
                 raise ValueError(
                     f"max_teacher_queries={cap} leaves no query for the unlabeled rows "
-                    f"after the {n_labeled} labeled ones; raise it above {n_labeled}."
+                    f"after the {n_labeled} labeled ones and the metric's {spent} probes; "
+                    f"raise it above {n_labeled + spent}."
                 )
             from ._transfer import KMeansSelection
 
@@ -321,22 +379,24 @@ class Distiller(RegressorMixin, BaseEstimator):
                 raise TypeError("teacher must have a predict method (a fitted model).")
 
             t0 = time.perf_counter()
+            # The feature map (and the metric) learn from every real row: all
+            # unlabeled rows, before augmentation or selection, and the
+            # labeled ones.
+            F = X if XL is None or XL is X else np.concatenate([X, XL])
+            spent = self._fit_metric(F)
+            t_metric = time.perf_counter() - t0
             if sk_style and self.transfer is None:
                 R_unl, W = X[:0], None  # every row is already a labeled transfer row
             else:
-                R_unl, W = self._transfer_rows(X, n_lab)
+                R_unl, W = self._transfer_rows(X, n_lab, spent)
             if XL is None or R_unl.shape[0] == 0:
                 R = XL if XL is not None else R_unl
+            elif R_unl is X and F is not X:
+                R = F  # the same rows, already joined
             else:
                 R = np.concatenate([R_unl, XL])
             if W is not None and XL is not None:
                 W = np.concatenate([W, np.ones(n_lab)])
-            # The feature map needs no teacher: it learns from every real row
-            # (all unlabeled rows, before augmentation or selection).
-            if R_unl is X or R is X:
-                F = R
-            else:
-                F = X if XL is None or XL is X else np.concatenate([X, XL])
             t1 = time.perf_counter()
             self._say(f"querying the teacher on {R.shape[0]:,} rows")
             rows = self._rows_per_chunk(R.shape[1] * _TEACHER_EXPANSION, R.itemsize)
@@ -367,15 +427,16 @@ class Distiller(RegressorMixin, BaseEstimator):
             self.features_ = None
             if self.features is not None:
                 self._say("fitting the feature map")
-                self.features_ = clone(self.features).fit(F)
+                self.features_ = clone(self.features).fit(self._inputs(F))
             t3 = time.perf_counter()
             self._say(f"fitting the student ({type(self.student).__name__})")
             self.student_ = clone(self.student)
             self.streamed_ = self._fit_student(R, T, W)
             t4 = time.perf_counter()
             self.n_transfer_ = R.shape[0]
-            self.fit_time_ = {"transfer": t1 - t0, "teacher": t2 - t1, "features": t3 - t2,
-                              "student": t4 - t3}
+            self.n_teacher_queries_ = R.shape[0] + spent
+            self.fit_time_ = {"transfer": t1 - t0 - t_metric, "teacher": t2 - t1,
+                              "features": t3 - t2 + t_metric, "student": t4 - t3}
         return self
 
     def _fit_student(self, R, T, W) -> bool:
@@ -384,18 +445,18 @@ class Distiller(RegressorMixin, BaseEstimator):
         if W is not None and not _fit_accepts(st, "sample_weight"):
             W = None  # documented: a student without sample_weight sees unit weights
         if self.features_ is None:
-            self._student_fit(st, R, T, W)
+            self._student_fit(st, self._inputs(R), T, W)
             return False
-        head = self.features_.transform(R[:1])
+        head = self._features(R[:1])
         width = head.shape[1]
         big = R.shape[0] * width * head.itemsize > _STREAM_BYTES
         if not (big or self.chunk_size is not None) or not hasattr(st, "_accumulate"):
-            self._student_fit(st, self.features_.transform(R), T, W)
+            self._student_fit(st, self._features(R), T, W)
             return False
         rows = self._rows_per_chunk(width, head.itemsize)
         for start in range(0, R.shape[0], rows):
             sl = slice(start, start + rows)
-            st._accumulate(self.features_.transform(R[sl]), T[sl], None if W is None else W[sl])
+            st._accumulate(self._features(R[sl]), T[sl], None if W is None else W[sl])
         st._solve_accumulated()
         return True
 
@@ -418,13 +479,17 @@ class Distiller(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         if self.features_ is None:
-            return self._chunk_outputs(X)
-        width = self.features_.transform(X[:1]).shape[1]
+            return self._chunk_outputs(self._inputs(X))
+        width = self._features(X[:1]).shape[1]
         rows = self._rows_per_chunk(width, X.itemsize)
         if X.shape[0] <= rows:
-            return self._chunk_outputs(self.features_.transform(X))
-        return np.concatenate([self._chunk_outputs(self.features_.transform(X[s:s + rows]))
+            return self._chunk_outputs(self._features(X))
+        return np.concatenate([self._chunk_outputs(self._features(X[s:s + rows]))
                                for s in range(0, X.shape[0], rows)])
+
+    def _features(self, X):
+        """The student's inputs for rows ``X``: metric, then feature map."""
+        return self.features_.transform(self._inputs(X))
 
     def _chunk_outputs(self, Z) -> np.ndarray:
         st = self.student_

@@ -19,7 +19,7 @@ _PARAM_ATTRS = (
     "weights_", "local_coef_", "local_intercept_",
 )
 #: Fitted sub-models whose parameters count too.
-_SUB_ATTRS = ("student_", "features_", "kmeans_", "som_", "pca_", "partition_", "ridge_",
+_SUB_ATTRS = ("student_", "features_", "metric_", "kmeans_", "som_", "pca_", "partition_", "ridge_",
               "estimators_", "steps")
 
 
