@@ -385,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "rows are given (default: the Distiller's)")
     d.add_argument("--max-teacher-queries", type=int, default=None, metavar="N",
                    help="cap on the rows the teacher labels")
+    d.add_argument("--metric", choices=["none", "teacher"], default="none",
+                   help="input metric of the features and the student: none, or teacher "
+                        "(learned from the teacher's gradients; default: none)")
     d.add_argument("--seed", type=int, default=0,
                    help="random seed of the teacher, features and student (default: 0)")
     d.add_argument("--out", metavar="FILE",
@@ -498,6 +501,8 @@ def _cmd_distill(args, progress, out) -> int:
         kwargs["alpha"] = args.alpha
     if args.max_teacher_queries is not None:
         kwargs["max_teacher_queries"] = args.max_teacher_queries
+    if args.metric == "teacher":
+        kwargs["metric"] = "teacher"
     distiller = Distiller(teacher, student, features, transfer, **kwargs)
     with progress.step(f"distilling into {args.student}"
                        + (f" with {args.features} features" if features is not None else "")):

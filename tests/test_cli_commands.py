@@ -385,3 +385,19 @@ def test_report_bad_inputs(data, reg_model, capsys, tmp_path):
     status, _, err = run(["report", "--model", reg_model, "--data", data["reg"], "--target",
                           "nope"], capsys)
     assert_one_error_line(status, err, "column 'nope' not found")
+
+
+def test_distill_in_the_teacher_metric(data, capsys, tmp_path):
+    path = str(tmp_path / "m.npz")
+    status, out, _ = run(["distill", "--train", data["reg"], "--target", "y", *TEACHER,
+                          "--features", "kmeans:8", "--metric", "teacher", "--out", path],
+                         capsys)
+    assert status == 0 and "fidelity R2" in out
+    model = fastdistill.load(path)
+    assert isinstance(model.metric_, fastdistill.TeacherMetric)
+    # every one of the 160 rows probed along each of the 3 features, both ways
+    assert model.n_teacher_queries_ == model.n_transfer_ + 2 * 3 * 160
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error, exit code 2
+        main(["distill", "--train", data["reg"], "--target", "y", "--metric", "euclid"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'euclid'" in capsys.readouterr().err
