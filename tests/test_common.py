@@ -15,6 +15,7 @@ from fastdistill.distill import (
     LocalLinearRegressor,
     PCAFeatures,
     SOMFeatures,
+    TeacherMetric,
 )
 from fastdistill.linear_model import LinearRegression, Ridge, SGDRegressor
 from fastdistill.neural_network import MLPClassifier, MLPRegressor
@@ -26,6 +27,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 # The checks fit on tiny data with few iterations, where an iterative solver
 # legitimately warns that it stopped at max_iter (scikit-learn's do too).
 pytestmark = pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+
+class QuadraticTeacher:
+    """A teacher defined for any number of features (the checks vary it)."""
+
+    def predict(self, X):
+        return (X ** 2).sum(axis=1) + X[:, 0]
+
+    def __repr__(self) -> str:  # stable test ids across xdist workers
+        return "QuadraticTeacher()"
+
 
 ESTIMATORS = [
     LinearRegression(),
@@ -50,6 +61,7 @@ ESTIMATORS = [
     LocalLinearRegressor(3, random_state=0),
     LocalLinearRegressor(4, gating="hard", partition="som", random_state=0),
     LocalLinearClassifier(3, random_state=0),
+    TeacherMetric(QuadraticTeacher(), n_samples=20, random_state=0),
 ]
 
 _KMEANS_SEEDING = (
