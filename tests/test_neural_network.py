@@ -299,6 +299,27 @@ def test_soft_targets_match_teacher():
         MLPClassifier().fit(X, P * 2, soft_targets=True)
 
 
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("codes", [[3, 7, 100], [0, 1, 2], [-1, 1, 5], [0, 5, 10**9]])
+def test_integer_labels_any_range_encode_as_the_generic_path(codes):
+    """Small non-negative codes take a counting path, others a search: same result."""
+    from fastdistill.neural_network._mlp import _label_index, _small_int_labels
+
+    rng = np.random.default_rng(0)
+    y = np.asarray(codes)[rng.integers(0, 3, 300)]
+    X = rng.normal(size=(300, 2))
+    clf = MLPClassifier((3,), max_iter=5, random_state=0).fit(X, y)
+    assert clf.classes_.tolist() == sorted(codes) and clf.classes_.dtype == y.dtype
+    assert set(clf.predict(X).tolist()) <= set(codes)
+    fast = _small_int_labels(y)
+    assert fast is None or fast.tolist() == np.unique(y).tolist()
+    idx, unknown = _label_index(clf.classes_, np.append(y, [42]))
+    assert idx[:-1].tolist() == np.searchsorted(clf.classes_, y).tolist()
+    assert unknown.tolist() == [False] * 300 + [True]
+    with pytest.raises(ValueError, match=r"labels \[42\]"):
+        clf.partial_fit(X[:2], [codes[0], 42])
+
+
 def test_partial_fit_classes_and_unknown_labels():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 3))

@@ -703,7 +703,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             except TypeError:
                 pass
         if reset:
-            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if classes is not None:
+                labels = np.unique(np.asarray(classes))
+            else:
+                labels = _small_int_labels(y)
+                labels = np.unique(y) if labels is None else labels
             if classes is not None:
                 missing = np.setdiff1d(np.unique(y), labels)
                 if missing.size:
@@ -715,9 +719,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
             self.classes_ = labels
             self._set_kind("binary" if labels.shape[0] == 2 else "multiclass")
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, self.classes_.shape[0] - 1)
-        unknown = self.classes_[idx] != y
+        idx, unknown = _label_index(self.classes_, y)
         if np.any(unknown):
             raise ValueError(
                 f"y contains labels {np.unique(y[unknown]).tolist()} that are not in "
@@ -879,3 +881,38 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         check_is_fitted(self)
         return self._decode(self._raw(X, self._out_code))
+
+
+def _small_int_labels(y) -> np.ndarray | None:
+    """Sorted distinct labels of small non-negative integer ``y`` by counting (else None).
+
+    ``np.unique`` sorts (or hashes) every label; class codes 0..k-1, the
+    usual case, need one counting pass.
+    """
+    if y.dtype.kind not in "iu" or y.shape[0] == 0:
+        return None
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi > 4 * y.shape[0] + 1024:
+        return None
+    return np.flatnonzero(np.bincount(y)).astype(y.dtype)
+
+
+def _label_index(classes: np.ndarray, y) -> tuple[np.ndarray, np.ndarray]:
+    """Position of every label of ``y`` in the sorted ``classes``, and which are unknown.
+
+    Small non-negative integer labels go through a lookup table (one
+    gather); others through a binary search.
+    """
+    if (y.dtype.kind in "iu" and classes.dtype.kind in "iu" and y.shape[0]
+            and int(classes[0]) >= 0):
+        lo, hi = int(y.min()), int(y.max())
+        top = max(hi, int(classes[-1]))
+        if lo >= 0 and top <= 4 * y.shape[0] + 1024:
+            lut = np.full(top + 1, -1, dtype=np.int64)
+            lut[classes] = np.arange(classes.shape[0])
+            idx = lut[y]
+            unknown = idx < 0
+            return np.maximum(idx, 0), unknown
+    idx = np.searchsorted(classes, y)
+    idx = np.clip(idx, 0, classes.shape[0] - 1)
+    return idx, classes[idx] != y
