@@ -203,3 +203,100 @@ def test_distiller_metric_survives_save_and_load(tmp_path, rng):
     back = load(tmp_path / "d.npz")
     np.testing.assert_array_equal(back.predict(XT), d.predict(XT))
     np.testing.assert_array_equal(back.metric_.components_, d.metric_.components_)
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_clone_keeps_the_fitted_teacher_in_pipelines(rng):
+    from fastdistill import MLPRegressor
+    from fastdistill._base import clone
+
+    X = rng.uniform(-1.0, 1.0, size=(600, 3))
+    y = Wave().predict(X)
+    mlp = MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+    m = TeacherMetric(mlp, n_samples=50, random_state=0)
+    assert clone(m).teacher is mlp
+    d = Distiller(mlp, Ridge(), KMeansFeatures(4, random_state=0),
+                  metric=TeacherMetric(mlp, n_samples=50), random_state=0).fit(X)
+    assert d.metric_.teacher is mlp
+    sk = pytest.importorskip("sklearn.model_selection")
+    pipeline = pytest.importorskip("sklearn.pipeline")
+    scores = sk.cross_val_score(pipeline.make_pipeline(m, Ridge()), X, y, cv=3)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_probability_only_classifier_teacher_is_differenced_on_probabilities(rng):
+    ensemble = pytest.importorskip("sklearn.ensemble")
+    X = rng.uniform(-1.0, 1.0, size=(3000, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    forest = ensemble.RandomForestClassifier(30, random_state=0).fit(X, y)
+    diag = np.diag(TeacherMetric(forest, n_samples=300, random_state=0).fit(X).agop_)
+    # Probabilities move along the two inputs that decide the class; the
+    # forest's few splits on the other four move them far less (log-probabilities
+    # of exact zeros would jump by ~690 on every input).
+    assert np.all(np.isfinite(diag)) and diag.max() < 1e4
+    assert diag[:2].min() > 3 * diag[2:].max()
+
+
+def test_float32_step_survives_rounding_of_large_offsets(rng):
+    X = np.column_stack([1e4 + 1e-3 * rng.normal(size=500), rng.normal(size=500)])
+    X = X.astype(np.float32)
+
+    class Sum:
+        def predict(self, Z):
+            return Z[:, 0] + Z[:, 1]
+
+    m = TeacherMetric(Sum(), n_samples=100, random_state=0).fit(X)
+    assert np.all(np.isfinite(m.agop_))
+    # The slope along feature 0 is 1: its estimate, over a step widened to a
+    # few float32 units at 1e4, stays near 1.
+    assert m.agop_[0, 0] == pytest.approx(1.0, rel=0.2)
+    assert np.all(np.isfinite(m.transform(X)))
+
+
+def test_distiller_seeds_a_passed_metric_and_checks_the_cap_before_probing(rng):
+    XU, _ = _sparse_problem(rng)
+    a = Distiller(Wave(), Ridge(), metric=TeacherMetric(n_samples=50), random_state=7).fit(XU)
+    b = Distiller(Wave(), Ridge(), metric=TeacherMetric(n_samples=50), random_state=7).fit(XU)
+    np.testing.assert_array_equal(a.metric_.agop_, b.metric_.agop_)
+    teacher = Counting(Wave())
+    # 6 features: 48 queries give one probed row (12 probes); 60 labeled rows
+    # leave nothing for the unlabeled ones - refused before any query.
+    with pytest.raises(ValueError, match="leaves no query"):
+        Distiller(teacher, Ridge(), metric="teacher", max_teacher_queries=70).fit(
+            XU, XU[:60])
+    assert teacher.rows == 0
+
+
+def test_report_and_budget_curve_count_the_metric_probes(rng):
+    XU, XT = _sparse_problem(rng)
+    teacher = Counting(Wave())
+    d = Distiller(teacher, Ridge(alpha=1e-3), KMeansFeatures(8, random_state=0),
+                  metric="teacher", random_state=0).fit(XU)
+    assert d.n_teacher_queries_ == teacher.rows
+    assert d.report(XT, n_repeats=1)["n_teacher_queries"] == d.n_teacher_queries_
+    curve = d.budget_curve(XU, XT, [600])
+    for row in curve.rows:  # both strategies under the same cap, probes included
+        assert row["queries"] <= 600
+    queries = {r["strategy"]: r["queries"] for r in curve.rows}
+    assert queries["random"] == queries["kmeans"]
+
+
+def test_sklearn_style_fit_respects_the_cap(rng):
+    X, _ = _sparse_problem(rng, n=600)
+    y = Wave().predict(X)
+    with pytest.raises(ValueError, match="below the 500 rows of fit"):
+        Distiller(Wave(), Ridge(), max_teacher_queries=100).fit(X, y)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"student": None}, TypeError, "student must be an estimator"),
+    ({"student": "ridge"}, TypeError, "student must be an estimator"),
+    ({"features": "kmeans"}, TypeError, "features must be a transformer"),
+    ({"metric": np.eye(2)}, ValueError, "metric must be None"),
+    ({"alpha": "0.1"}, TypeError, "alpha"),
+])
+def test_distiller_bad_parameters(rng, kwargs, error, match):
+    X, _ = _sparse_problem(rng, n=120)
+    params = {"student": Ridge(), **kwargs}
+    with pytest.raises(error, match=match):
+        Distiller(Wave(), **params).fit(X)

@@ -16,7 +16,7 @@ from .._validation import (
     check_scalar,
     validate_data,
 )
-from ._metric import TeacherMetric
+from ._metric import TeacherMetric, capped_probe_rows
 from ._targets import is_classifier, query_teacher, softmax
 
 __all__ = ["Distiller"]
@@ -204,13 +204,24 @@ class Distiller(RegressorMixin, BaseEstimator):
                      include_min=False)
         check_option(self.target, "target", ["auto", "logits", "proba"])
         check_scalar(alpha, "alpha", numbers.Real, min_val=0.0, max_val=1.0)
+        if not hasattr(self.student, "fit"):
+            raise TypeError(
+                f"student must be an estimator with fit and predict (Ridge, "
+                f"LocalLinearRegressor, MLPClassifier, ...); got {self.student!r}."
+            )
+        if self.features is not None and not (hasattr(self.features, "fit")
+                                              and hasattr(self.features, "transform")):
+            raise TypeError(
+                f"features must be a transformer with fit and transform (KMeansFeatures, "
+                f"SOMFeatures, PCAFeatures, ...) or None; got {self.features!r}."
+            )
         if self.max_teacher_queries is not None:
             check_scalar(self.max_teacher_queries, "max_teacher_queries", numbers.Integral,
                          min_val=1)
         if self.chunk_size is not None:
             check_scalar(self.chunk_size, "chunk_size", numbers.Integral, min_val=1)
-        if not (self.metric is None or self.metric == "teacher"
-                or isinstance(self.metric, TeacherMetric)):
+        if not (self.metric is None or isinstance(self.metric, TeacherMetric)
+                or (isinstance(self.metric, str) and self.metric == "teacher")):
             raise ValueError(
                 f"metric must be None, 'teacher' or a TeacherMetric; got {self.metric!r}."
             )
@@ -229,29 +240,42 @@ class Distiller(RegressorMixin, BaseEstimator):
             return int(self.chunk_size)
         return int(max(256, _CHUNK_BYTES // max(1, width * itemsize)))
 
-    def _fit_metric(self, F):
+    def _fit_metric(self, F, n_labeled: int, transfer_rows: int):
         """Fit ``metric_`` on the real rows ``F``; return its teacher queries.
 
-        Under a query cap the metric probes at most a quarter of it.
+        Under a query cap the metric probes at most a quarter of it, and the
+        budget is checked before the teacher is asked anything:
+        ``transfer_rows`` unlabeled rows (0: none needed) and ``n_labeled``
+        labeled ones must still fit.
         """
         self.metric_ = None
         if self.metric is None:
             return 0
-        metric = (TeacherMetric(random_state=self.random_state) if self.metric == "teacher"
-                  else clone(self.metric))
+        metric = (TeacherMetric(random_state=self.random_state)
+                  if isinstance(self.metric, str) else clone(self.metric))
         if metric.teacher is None:
             metric.set_params(teacher=self.teacher)
+        if metric.random_state is None:
+            metric.set_params(random_state=self.random_state)
+        d = F.shape[1]
         cap = self.max_teacher_queries
         if cap is not None:
-            rows = min(int(metric.n_samples), cap // (8 * F.shape[1]))
+            rows = capped_probe_rows(metric.n_samples, cap, d)
             if rows < 1:
                 raise ValueError(
                     f"max_teacher_queries={cap} is too small for metric='teacher', whose "
-                    f"probes need 2 * n_features = {2 * F.shape[1]} queries per row within "
-                    f"a quarter of the cap; raise the cap to at least {8 * F.shape[1]} or "
+                    f"probes need 2 * n_features = {2 * d} queries per row within "
+                    f"a quarter of the cap; raise the cap to at least {8 * d} or "
                     f"set metric=None."
                 )
             metric.set_params(n_samples=rows)
+            probes = 2 * d * min(rows, F.shape[0])
+            if n_labeled + probes + min(transfer_rows, 1) > cap:
+                raise ValueError(
+                    f"max_teacher_queries={cap} leaves no query for the unlabeled rows "
+                    f"after the {n_labeled} labeled ones and the metric's {probes} probes; "
+                    f"raise it above {n_labeled + probes}."
+                )
         self._say(f"learning the teacher's metric on {min(metric.n_samples, F.shape[0]):,} rows")
         self.metric_ = metric.fit(F)
         return self.metric_.n_teacher_queries_
@@ -353,8 +377,9 @@ class Distiller(RegressorMixin, BaseEstimator):
         if sk_style:
             y_labeled, X_labeled = X_labeled, None
         with self._transaction():
-            self._alpha = float(self.alpha if alpha is None else alpha)
+            self._alpha = self.alpha if alpha is None else alpha
             self._check_params(self._alpha)
+            self._alpha = float(self._alpha)
             X = validate_data(self, X_unlabeled, reset=True)
             XL = X if sk_style else None
             if X_labeled is not None:
@@ -383,9 +408,17 @@ class Distiller(RegressorMixin, BaseEstimator):
             # unlabeled rows, before augmentation or selection, and the
             # labeled ones.
             F = X if XL is None or XL is X else np.concatenate([X, XL])
-            spent = self._fit_metric(F)
+            every_row_labeled = sk_style and self.transfer is None
+            cap = self.max_teacher_queries
+            if every_row_labeled and cap is not None and n_lab > cap:
+                raise ValueError(
+                    f"max_teacher_queries={cap} is below the {n_lab} rows of fit(X, y), "
+                    f"where every row is labeled and asked about; pass the rows to label "
+                    f"as fit(X_unlabeled) (the cap then chooses among them) or raise it."
+                )
+            spent = self._fit_metric(F, n_lab, 0 if every_row_labeled else X.shape[0])
             t_metric = time.perf_counter() - t0
-            if sk_style and self.transfer is None:
+            if every_row_labeled:
                 R_unl, W = X[:0], None  # every row is already a labeled transfer row
             else:
                 R_unl, W = self._transfer_rows(X, n_lab, spent)
@@ -435,8 +468,9 @@ class Distiller(RegressorMixin, BaseEstimator):
             t4 = time.perf_counter()
             self.n_transfer_ = R.shape[0]
             self.n_teacher_queries_ = R.shape[0] + spent
-            self.fit_time_ = {"transfer": t1 - t0 - t_metric, "teacher": t2 - t1,
-                              "features": t3 - t2 + t_metric, "student": t4 - t3}
+            # The metric's probes are teacher queries: booked with them.
+            self.fit_time_ = {"transfer": t1 - t0 - t_metric, "teacher": t2 - t1 + t_metric,
+                              "features": t3 - t2, "student": t4 - t3}
         return self
 
     def _fit_student(self, R, T, W) -> bool:

@@ -19,7 +19,9 @@ features spends them on what it must reproduce.
 teacher's outputs (logits for classifiers) on a random subsample of the
 rows, so any teacher with ``predict`` or ``predict_proba`` works (trees
 included: the step is a fraction of each feature's spread, not an
-infinitesimal), and maps rows to ``(x - mean) L`` with ``L = M^power``.
+infinitesimal; a classifier that only has ``predict_proba`` is differenced
+on its probabilities, whose zeros would make log-probabilities jump), and
+maps rows to ``(x - mean) L`` with ``L = M^power``.
 """
 
 from __future__ import annotations
@@ -29,14 +31,36 @@ import warnings
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin
+from .._base import BaseEstimator, TransformerMixin, clone
 from .._validation import check_is_fitted, check_random_state, check_scalar, validate_data
-from ._targets import is_classifier, query_teacher
+from ._targets import is_classifier, query_teacher, teacher_kind
 
-__all__ = ["TeacherMetric"]
+__all__ = ["TeacherMetric", "capped_probe_rows"]
 
 #: Rows per teacher call while probing (each call holds 2 x this many rows).
 _PROBE_ROWS = 4096
+
+
+def capped_probe_rows(n_samples: int, cap: int | None, n_features: int) -> int:
+    """Rows a metric probes under a teacher-query cap: its probes stay within a quarter.
+
+    Parameters
+    ----------
+    n_samples : int
+        The metric's ``n_samples``.
+    cap : int or None
+        ``max_teacher_queries`` (None: no cap).
+    n_features : int
+        Number of input features (each probed row costs ``2 * n_features``).
+
+    Returns
+    -------
+    rows : int
+        ``min(n_samples, cap // (8 * n_features))`` (0 when the cap is too small).
+    """
+    if cap is None:
+        return int(n_samples)
+    return min(int(n_samples), int(cap) // (8 * n_features))
 
 
 class TeacherMetric(TransformerMixin, BaseEstimator):
@@ -45,15 +69,17 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
     ``fit`` probes the teacher around ``n_samples`` random rows, one input
     feature at a time (``f(x + h_j e_j) - f(x - h_j e_j)``, with ``h_j =
     step`` times feature ``j``'s standard deviation), and averages the outer
-    products of the estimated gradients (summed over the teacher's outputs;
-    a classifier's centred logits) into ``agop_``. ``transform`` returns
+    products of the estimated gradients (summed over the teacher's outputs:
+    a regressor's predictions, a classifier's centred logits, or its
+    probabilities when it has no logits) into ``agop_``. ``transform`` returns
     ``(X - mean_) @ components_`` with ``components_ = c * agop_^power``:
     directions the teacher ignores shrink towards zero, and ``c`` makes the
     transformed rows' total variance equal the number of features (as for
     standardised data, so bandwidth rules made for those still apply).
 
     Used by :class:`Distiller` (``metric="teacher"``) to fit the feature map
-    and the student in the teacher's metric; usable alone in any pipeline.
+    and the student in the teacher's metric; usable alone in any pipeline
+    (``clone`` keeps the fitted teacher, which is a given, never refitted).
 
     Parameters
     ----------
@@ -67,8 +93,10 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
         ``2 * n_features * n_samples`` probe points.
     step : float, default=0.05
         Finite-difference half-step, as a fraction of each feature's standard
-        deviation. Large enough for piecewise-constant teachers (trees) to
-        register a change, small enough to follow smooth ones.
+        deviation (at least 16 units in the last place of the feature's
+        largest value, so the step survives rounding to X's dtype). Large
+        enough for piecewise-constant teachers (trees) to register a change,
+        small enough to follow smooth ones.
     power : float, default=0.5
         Exponent of ``agop_`` in the map: 0.5 gives the Mahalanobis distance
         ``(x - z)^T M (x - z)``; 0 gives whitening-free centring (identity);
@@ -113,6 +141,11 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
         self.power = power
         self.random_state = random_state
 
+    def __sklearn_clone__(self):
+        """Clone every parameter except the teacher, which stays the same fitted model."""
+        params = self.get_params(deep=False)
+        return type(self)(**{k: (v if k == "teacher" else clone(v)) for k, v in params.items()})
+
     def _check_params(self) -> None:
         if self.teacher is None:
             raise ValueError(
@@ -149,8 +182,9 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
             rows = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
             S = X[rows].astype(np.float64)
             self.mean_ = X.mean(axis=0, dtype=np.float64)
-            h = float(self.step) * X.std(axis=0, dtype=np.float64)
-            classification = is_classifier(self.teacher)
+            spread = X.std(axis=0, dtype=np.float64)
+            ulp = np.finfo(X.dtype).eps * np.abs(X).max(axis=0).astype(np.float64)
+            h = np.where(spread > 0.0, np.maximum(float(self.step) * spread, 16.0 * ulp), 0.0)
             grads = []  # per feature: (m, n_outputs) finite-difference slopes
             for j in range(d):
                 if h[j] == 0.0:  # a constant feature: the teacher cannot vary along it
@@ -159,11 +193,14 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
                 probe = np.concatenate([S, S]).astype(X.dtype)
                 probe[:m, j] = S[:, j] + h[j]
                 probe[m:, j] = S[:, j] - h[j]
-                # The step actually taken after rounding to X's dtype.
+                # The step actually taken after rounding to X's dtype (nonzero:
+                # h is at least 16 units in the last place).
                 dx = probe[:m, j].astype(np.float64) - probe[m:, j].astype(np.float64)
-                out = query_teacher(self.teacher, probe, classification=classification,
-                                    chunk_rows=2 * _PROBE_ROWS, dtype=np.float64)
-                out = out.reshape(2 * m, -1)
+                out = self._outputs(probe)
+                if out.shape[0] != 2 * m:
+                    raise ValueError(
+                        f"The teacher returned {out.shape[0]} rows for {2 * m} probe points."
+                    )
                 grads.append((out[:m] - out[m:]) / dx[:, None])
             k = next((g.shape[1] for g in grads if g is not None), 1)
             J = np.zeros((m * k, d))
@@ -174,6 +211,22 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
             self.n_teacher_queries_ = 2 * m * sum(g is not None for g in grads)
             self.components_ = self._map(X[rows], d)
         return self
+
+    def _outputs(self, probe) -> np.ndarray:
+        """The teacher's outputs on the probe points, as a 2-D float64 matrix."""
+        teacher = self.teacher
+        if is_classifier(teacher) and teacher_kind(teacher) == "predict_proba":
+            out = np.asarray(teacher.predict_proba(probe), dtype=np.float64)
+            if not np.all(np.isfinite(out)):
+                raise ValueError("The teacher's predict_proba returned NaN or infinite values.")
+        else:
+            out = query_teacher(teacher, probe, classification=is_classifier(teacher),
+                                chunk_rows=2 * _PROBE_ROWS, dtype=np.float64)
+        if out.ndim > 2:
+            raise ValueError(
+                f"The teacher's outputs must be 1-D or 2-D per row set; got shape {out.shape}."
+            )
+        return out.reshape(out.shape[0], -1)
 
     def _map(self, S, d: int) -> np.ndarray:
         """``c * agop_^power`` with ``c`` giving the rows ``S`` total variance ``d``."""
@@ -212,4 +265,11 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         L = self.components_.astype(X.dtype, copy=False)
-        return (X - self.mean_.astype(X.dtype, copy=False)) @ L
+        mean = self.mean_.astype(X.dtype, copy=False)
+        Z = np.empty(X.shape, dtype=X.dtype)
+        # Centred chunk by chunk (exact for large offsets, unlike X L - mean L),
+        # so the only full-size array is the result.
+        for start in range(0, X.shape[0], _PROBE_ROWS):
+            sl = slice(start, start + _PROBE_ROWS)
+            np.matmul(X[sl] - mean, L, out=Z[sl])
+        return Z

@@ -234,7 +234,8 @@ def build_report(distiller, X, y=None, *, n_repeats: int = 3, curve=None) -> Dis
     m["teacher_predict_s"] = _best_time(lambda: teacher.predict(X), n_repeats)
     m["student_predict_s"] = _best_time(lambda: distiller.predict(X), n_repeats)
     m["speedup"] = m["teacher_predict_s"] / max(m["student_predict_s"], 1e-12)
-    m["n_teacher_queries"] = distiller.n_transfer_
+    # Transfer rows plus the metric's probes (older saved models: rows only).
+    m["n_teacher_queries"] = getattr(distiller, "n_teacher_queries_", distiller.n_transfer_)
     for k, v in distiller.fit_time_.items():
         m[f"fit_{k}_s"] = v
     return DistillReport("classification" if classification else "regression", m, curve)
@@ -348,12 +349,27 @@ def budget_curve(distiller, X_unlabeled, X_eval, sizes, *,
             if strategy == "kmeans":
                 d.set_params(max_teacher_queries=int(size))
             elif strategy == "random":
-                d.set_params(transfer=RandomSelection(int(size),
+                # The same cap, so a teacher metric gets the same probes; the
+                # random rows fill what they leave.
+                probes = _metric_probes(d, int(size), X_unlabeled.shape)
+                d.set_params(transfer=RandomSelection(max(1, int(size) - probes),
                                                       random_state=distiller.random_state),
-                             max_teacher_queries=None)
+                             max_teacher_queries=int(size))
             else:
                 raise ValueError(f"strategies must be 'kmeans' or 'random', got {strategy!r}.")
             d.fit(X_unlabeled)
-            rows.append({"strategy": strategy, "queries": d.n_transfer_,
+            rows.append({"strategy": strategy, "queries": d.n_teacher_queries_,
                          "fidelity": d.fidelity(X_eval)})
     return BudgetCurve(rows, full.fidelity(X_eval), X_unlabeled.shape[0])
+
+
+def _metric_probes(distiller, cap: int, shape) -> int:
+    """Teacher queries a distiller's metric would spend under a cap of ``cap``."""
+    from ._metric import TeacherMetric, capped_probe_rows
+
+    metric = distiller.metric
+    if metric is None:
+        return 0
+    n, d = shape
+    n_samples = (TeacherMetric() if isinstance(metric, str) else metric).n_samples
+    return 2 * d * min(capped_probe_rows(n_samples, cap, d), n)
