@@ -33,9 +33,13 @@ class Task:
     #: floating-point operations of one call as a function of the shape
     #: (report.py prints fastdistill's GFLOP/s); None: not counted
     flops: Callable[[tuple], float] | None = None
+    #: how the shape reads in the label (default: its numbers joined by "x")
+    describe: Callable[[tuple], str] | None = None
 
     def label(self, size: str) -> str:
-        return f"{self.name} {'x'.join(str(s) for s in self.shapes[size])}"
+        shape = self.shapes[size]
+        text = self.describe(shape) if self.describe else "x".join(str(s) for s in shape)
+        return f"{self.name} {text}"
 
 
 REGISTRY: dict[str, Task] = {}
@@ -336,13 +340,21 @@ def _fd_scale(data):
 
 
 def _sk_scale(data):
-    """The same pipeline from scikit-learn pieces: teacher, k-means RBF features, ridge."""
-    from sklearn.cluster import KMeans
+    """The same pipeline from scikit-learn pieces: teacher, k-means RBF features, ridge.
+
+    Seeded as fastdistill's ``KMeansFeatures`` seeds (``init_size="auto"``):
+    k-means++ on a random subsample of ``max(20_000, 256 k)`` rows, then Lloyd
+    on every row.
+    """
+    from sklearn.cluster import KMeans, kmeans_plusplus
     from sklearn.linear_model import Ridge
 
     X = data["X"]
     T = data["sk_teacher"].predict(X)
-    km = KMeans(128, n_init=1, max_iter=20, random_state=0).fit(X)
+    size = min(X.shape[0], max(20_000, 256 * 128))
+    sub = np.random.default_rng(0).choice(X.shape[0], size, replace=False)
+    centers, _ = kmeans_plusplus(X[np.sort(sub)], 128, random_state=0)
+    km = KMeans(128, init=centers, n_init=1, max_iter=20, random_state=0).fit(X)
     s = 2.0 * np.sqrt(km.inertia_ / X.shape[0])
     F = km.transform(X)
     F **= 2
@@ -384,6 +396,7 @@ register(Task(
     name="Student predict: local linear vs MLP (256, 256) teacher",
     family="distill",
     shapes={"full": (100_000, 32), "smoke": (500, 4)},
+    describe=lambda s: f"{s[0]}x10, {s[1]} regions",
     make_data=_student_data,
     ours=lambda d: d["student"].predict(d["X"]),
     baseline=lambda d: d["teacher"].predict(d["X"]),

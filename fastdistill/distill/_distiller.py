@@ -111,7 +111,9 @@ class Distiller(RegressorMixin, BaseEstimator):
         prototypes and bandwidths follow the directions the teacher depends
         on. Its probes (``2 * n_features * n_samples`` teacher queries) count
         against ``max_teacher_queries`` (then at most a quarter of the cap,
-        by probing fewer rows). ``None`` keeps the input space as given.
+        by probing fewer rows). The feature map is then fitted on a mapped
+        copy of the rows (one array the size of X). ``None`` keeps the
+        input space as given.
     chunk_size : int or None, default=None
         Rows per teacher call and per streamed feature chunk (``None``: sized
         to keep each chunk near 16 MB).
