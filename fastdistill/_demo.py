@@ -63,13 +63,20 @@ def run_demo(out: TextIO, *, n_unlabeled: int = 20_000) -> int:
     status : int
         0 on success.
     """
+    # A demo: convergence chatter is not the point; silenced for the demo
+    # only, not for the process that calls it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _run_demo(out, n_unlabeled=n_unlabeled)
+
+
+def _run_demo(out: TextIO, *, n_unlabeled: int) -> int:
     from .distill import Distiller, KMeansFeatures, LocalLinearRegressor
     from .linear_model import LinearRegression, Ridge
     from .neural_network import MLPRegressor
 
     sk = _sklearn()
     say = lambda *a: print(*a, file=out, flush=True)  # noqa: E731
-    warnings.simplefilter("ignore")  # a demo: convergence chatter is not the point
 
     say("fastdistill demo - distill a neural network into fast students")
     say("")

@@ -64,11 +64,13 @@ def warm_clustering() -> None:
 
     from .distill import KMeansFeatures, LocalLinearRegressor
 
-    X, y = _data()
+    # 64 prototypes: the paths of 32 clusters and more (bounded search,
+    # integer-key nearest centre), which the demo's 64 and 128 take.
+    X, y = _data(n=512)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        KMeansFeatures(4, random_state=0).fit(X).transform(X)
-        LocalLinearRegressor(4, random_state=0).fit(X, y).predict(X)
+        KMeansFeatures(64, random_state=0).fit(X).transform(X)
+        LocalLinearRegressor(64, random_state=0).fit(X, y).predict(X)
 
 
 def demo_groups() -> tuple[list, list]:
