@@ -1,4 +1,4 @@
-"""TeacherMetric (the teacher's average gradient outer product) and Distiller(metric=...)."""
+"""TeacherMetric (the teacher's average gradient outer product), Distiller(metric=...) and the Distiller's parameter checks."""
 
 from __future__ import annotations
 
@@ -300,3 +300,9 @@ def test_distiller_bad_parameters(rng, kwargs, error, match):
     params = {"student": Ridge(), **kwargs}
     with pytest.raises(error, match=match):
         Distiller(Wave(), **params).fit(X)
+
+
+def test_distiller_wrong_label_shape_is_named(rng):
+    X, _ = _sparse_problem(rng, n=240)
+    with pytest.raises(ValueError, match=r"y_labeled has shape \(20, 2\)"):
+        Distiller(Wave(), Ridge()).fit(X[:100], X[100:120], np.ones((20, 2)))

@@ -335,8 +335,14 @@ class Distiller(RegressorMixin, BaseEstimator):
         """Blend the teacher's targets on labeled rows with the hard labels."""
         a = self._alpha
         if self.target_ == "regression":
-            Y = np.asarray(y, dtype=T_lab.dtype).reshape(T_lab.shape)
-            return (1.0 - a) * T_lab + a * Y
+            Y = np.asarray(y, dtype=T_lab.dtype)
+            if Y.size != T_lab.size:
+                raise ValueError(
+                    f"y_labeled has shape {Y.shape} but the teacher gives "
+                    f"{T_lab.size // max(1, T_lab.shape[0])} output(s) per row for the "
+                    f"{T_lab.shape[0]} labeled rows; pass one target per output."
+                )
+            return (1.0 - a) * T_lab + a * Y.reshape(T_lab.shape)
         if self.target_ == "logits":
             return T_lab  # hard labels have no logits: the teacher's are the target
         idx = np.searchsorted(classes, np.asarray(y))
