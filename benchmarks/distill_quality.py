@@ -243,11 +243,11 @@ def tuned_feature_maps_table(say) -> None:
         for n_feat in (64, 128):
             makers = {
                 "k-means RBF (fastdistill)": [
-                    (f"bandwidth_scale={b}", lambda b=b: KMeansFeatures(
-                        n_feat, bandwidth_scale=b, random_state=0)) for b in (1.5, 2, 3, 4)],
+                    (f"bandwidth_scale={b}", lambda b=b, k=n_feat: KMeansFeatures(
+                        k, bandwidth_scale=b, random_state=0)) for b in (1.5, 2, 3, 4)],
                 "Nystroem (scikit-learn)": [
-                    (f"gamma={g}", lambda g=g: Nystroem(gamma=g, n_components=n_feat,
-                                                        random_state=0))
+                    (f"gamma={g}", lambda g=g, k=n_feat: Nystroem(gamma=g, n_components=k,
+                                                                  random_state=0))
                     for g in (0.01, 0.03, 0.1, 0.3)],
             }
             for name, grid in makers.items():

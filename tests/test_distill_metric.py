@@ -1,4 +1,7 @@
-"""TeacherMetric (the teacher's average gradient outer product), Distiller(metric=...) and the Distiller's parameter checks."""
+"""TeacherMetric (the teacher's average gradient outer product), Distiller(metric=...).
+
+Also the Distiller's parameter checks.
+"""
 
 from __future__ import annotations
 

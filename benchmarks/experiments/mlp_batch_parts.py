@@ -20,12 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from registry import _mlp_data  # noqa: E402
+
 import fastdistill  # noqa: E402
 from fastdistill._jit import jit  # noqa: E402
 from fastdistill._kernels import mlp as K  # noqa: E402
 from fastdistill._threads import parallel_region  # noqa: E402
 from fastdistill.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
-from registry import _mlp_data  # noqa: E402
 
 
 @jit(cache=False)

@@ -7,8 +7,8 @@ Examples
 
 from ._distiller import Distiller
 from ._features import KMeansFeatures, PCAFeatures, SOMFeatures
-from ._metric import TeacherMetric
 from ._local import LocalLinearClassifier, LocalLinearRegressor
+from ._metric import TeacherMetric
 from ._report import BudgetCurve, DistillReport, count_parameters
 from ._transfer import MUNGE, GaussianClusters, KMeansSelection, RandomSelection
 

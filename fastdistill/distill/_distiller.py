@@ -530,7 +530,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                                for s in range(0, X.shape[0], rows)])
 
     def _features(self, X):
-        """The student's inputs for rows ``X``: metric, then feature map."""
+        """Return the student's inputs for rows ``X``: metric, then feature map."""
         return self.features_.transform(self._inputs(X))
 
     def _chunk_outputs(self, Z) -> np.ndarray:

@@ -213,7 +213,7 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
         return self
 
     def _outputs(self, probe) -> np.ndarray:
-        """The teacher's outputs on the probe points, as a 2-D float64 matrix."""
+        """Return the teacher's outputs on the probe points, as a 2-D float64 matrix."""
         teacher = self.teacher
         if is_classifier(teacher) and teacher_kind(teacher) == "predict_proba":
             out = np.asarray(teacher.predict_proba(probe), dtype=np.float64)
