@@ -211,6 +211,14 @@ def test_bad_input():
     X = np.random.default_rng(0).normal(size=(40, 3))
     with pytest.raises(ValueError, match="NaN"):
         KMeans(3).fit(np.where(X > 1, np.nan, X))
+    with pytest.raises(ValueError, match=r"infinity at position \[5, 1\]"):
+        bad = X.copy()
+        bad[5, 1] = -np.inf
+        KMeans(3).fit(bad)
+    huge = X.copy()
+    huge[4, 0] = 1e300  # finite, but its square overflows
+    with pytest.raises(ValueError, match="too large for k-means"):
+        KMeans(3).fit(huge)
     km = KMeans(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         km.predict(X[:, :2])

@@ -13,6 +13,7 @@ from .._kernels import cluster as K
 from .._stats import mean_var
 from .._threads import parallel_region
 from .._validation import (
+    assert_finite,
     check_array,
     check_random_state,
     check_sample_weight,
@@ -391,12 +392,22 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight):
-        X = validate_data(self, X, reset=True)
+        # NaN/inf reach the column moments (a compiled pass needed anyway) and
+        # make them non-finite: only then is X scanned for the message.
+        X = validate_data(self, X, reset=True, force_all_finite=False)
         n, d = X.shape
         n_init = self._check_params(n, d)
         sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
         sw = np.empty(0, dtype=X.dtype) if sw is None else sw
-        mean, var = mean_var(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked right below
+            mean, var = mean_var(X)
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+            assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
+            raise ValueError(
+                f"X has values too large for k-means in {X.dtype}: their squares "
+                f"overflow (largest |x| is {float(np.abs(X).max()):.3g}). Scale the data "
+                f"first (for example divide by its standard deviation)."
+            )
         # Rows are shifted by the mean so that the expanded distances keep
         # their precision far from the origin; data already near it (squared
         # mean norm within the total variance) need no shift, and the plain
@@ -416,7 +427,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                                 and not _same_clustering(labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)
         labels, inertia, centers, n_iter = best
-        distinct = np.unique(labels).size
+        distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than "
