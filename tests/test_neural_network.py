@@ -710,3 +710,43 @@ def test_multioutput_regression_quality_close_to_sklearn():
     ours_mean, ref_mean = np.mean(scores, axis=0)
     assert ours_mean == pytest.approx(ref_mean, abs=0.01)
     assert ours_mean > 0.9
+
+
+def test_classifier_fits_logits_by_squared_error():
+    """fit(X, classes, logits=Z): logit matching, predictions through the softmax."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    W = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, -1.0], [2.0, 0.0, 0.0]])
+    Z = X @ W + np.array([0.5, 0.0, -0.5])
+    Z -= Z.mean(axis=1, keepdims=True)
+    clf = MLPClassifier((), solver="lbfgs", alpha=0.0, max_iter=500, tol=1e-12,
+                        random_state=0).fit(X, ["a", "b", "c"], logits=Z)
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    # Softmax regression trained by least squares on logits it can represent.
+    np.testing.assert_allclose(clf.predict_logits(X), Z, atol=1e-4)
+    P = np.exp(Z - Z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), P, atol=1e-4)
+    assert clf.loss_ < 1e-8  # half the mean squared logit error
+    assert clf._train_codes() == (2, 2)  # later fits on labels use cross-entropy again
+    with pytest.raises(ValueError, match="one logit column per class"):
+        MLPClassifier().fit(X, ["a", "b"], logits=Z)
+    with pytest.raises(ValueError, match="NaN"):
+        MLPClassifier().fit(X, None, logits=np.where(Z > 2, np.nan, Z))
+    with pytest.raises(ValueError, match="not both"):
+        MLPClassifier().fit(X, None, logits=Z, soft_targets=True)
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_distiller_logit_target_with_an_mlp_student():
+    from fastdistill import Distiller
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 2))
+    teacher = MLPClassifier((16,), max_iter=200, random_state=0).fit(
+        X, (X[:, 0] * X[:, 1] > 0).astype(int))
+    d = Distiller(teacher, MLPClassifier((16,), max_iter=300, random_state=0),
+                  target="logits").fit(X)
+    assert d.target_ == "logits" and d.fidelity(X) > 0.95
+    auto = Distiller(teacher, MLPClassifier((16,), max_iter=50, random_state=0)).fit(X)
+    assert auto.target_ == "proba"

@@ -89,8 +89,11 @@ class Distiller(RegressorMixin, BaseEstimator):
         Softening temperature for ``target="proba"``.
     target : {"auto", "logits", "proba"}, default="auto"
         For classifier teachers: what the student matches. "auto" picks
-        "proba" when the student accepts soft targets (``MLPClassifier``) and
-        "logits" otherwise.
+        "proba" when the student accepts soft targets (``MLPClassifier``:
+        measured more faithful than logit matching at the same number of
+        epochs) and "logits" otherwise. "logits" works with regressors and
+        with classifiers that take ``fit(X, classes, logits=Z)``
+        (``LocalLinearClassifier``, ``MLPClassifier``).
     alpha : float, default=0.1
         Weight of the hard labels on labeled rows (0: teacher only).
     max_teacher_queries : int or None, default=None
@@ -325,6 +328,15 @@ class Distiller(RegressorMixin, BaseEstimator):
         return X, weights
 
     def _resolve_target(self, classification: bool) -> str:
+        """``target="auto"``: probabilities for a student that takes soft targets, else logits.
+
+        Measured on the user guide's spiral problem (teacher logits of
+        standard deviation 12.6), an ``MLPClassifier((16,))`` student agrees
+        with the teacher on 0.980 of the rows when fitted on probabilities
+        at T = 2 for 300 epochs, 0.857 on logits (0.942 after 1,000): large
+        logits slow squared-error training, so "auto" does not pick them for
+        students that can take probabilities.
+        """
         if not classification:
             return "regression"
         if self.target != "auto":
@@ -542,7 +554,8 @@ class Distiller(RegressorMixin, BaseEstimator):
                 Zs = np.log(np.clip(np.asarray(st.predict_proba(Z)), 1e-300, None))
             return self.temperature * Zs
         if self.target_ == "logits" and _fit_accepts(st, "logits"):
-            out = np.asarray(st.decision_function(Z))
+            get = getattr(st, "predict_logits", None) or st.decision_function
+            out = np.asarray(get(Z))
             return np.column_stack([-0.5 * out, 0.5 * out]) if out.ndim == 1 else out
         return np.asarray(st.predict(Z))
 

@@ -197,6 +197,10 @@ class _BaseMLP(BaseEstimator):
         return self._raw(X, -1)
 
     # -------------------------------------------------------------- training
+    def _train_codes(self) -> tuple[int, int]:
+        """Output activation and loss codes the training kernels use."""
+        return self._out_code, self._loss_code
+
     def _fit(self, X, Y, *, incremental: bool):
         self._check_params()
         hidden = _ACT[self.activation]
@@ -242,7 +246,7 @@ class _BaseMLP(BaseEstimator):
                 total, self._adam_t = K.train_epoch(
                     X, Y, order, self._rng_state, bool(self.shuffle), self._params,
                     self._state1, self._state2, self._sizes, self._w_off, self._b_off,
-                    hidden, self._out_code, self._loss_code, float(self.alpha), batch,
+                    hidden, *self._train_codes(), float(self.alpha), batch,
                     solver, self._lr, float(self.beta_1), float(self.beta_2),
                     float(self.epsilon), float(self.momentum),
                     bool(self.nesterovs_momentum), self._adam_t, chunks)
@@ -352,7 +356,7 @@ class _BaseMLP(BaseEstimator):
         def fun(p):
             with blas_region():
                 val = K.loss_and_grad(Xf, Yf, p, grads, self._sizes, self._w_off, self._b_off,
-                                      hidden, self._out_code, self._loss_code,
+                                      hidden, *self._train_codes(),
                                       float(self.alpha), _CHUNK)
             return val, grads.copy()
 
@@ -600,8 +604,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     output per label) targets. For distillation it also trains on *soft
     targets*: ``fit(X, P, soft_targets=True)`` with ``P`` a probability
     matrix per row (for example a teacher's ``predict_proba``), using the
-    softmax cross-entropy against ``P``; and :meth:`predict_logits` returns
-    the pre-activation outputs for logit matching.
+    softmax cross-entropy against ``P``; on a teacher's logits,
+    ``fit(X, classes, logits=Z)``, by squared error on the pre-activation
+    outputs (logit matching); and :meth:`predict_logits` returns those
+    outputs.
 
     Attributes
     ----------
@@ -628,8 +634,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     (2, 2)
     """
 
+    def _train_codes(self) -> tuple[int, int]:
+        if getattr(self, "_fitting_logits", False):
+            return 0, 0  # logit matching: identity output, squared error on the logits
+        return self._out_code, self._loss_code
+
     def _score_internal(self, X, Y) -> float:
         return accuracy_score(self._encode_back(Y), self._decode(self._raw(X, self._out_code)))
+
+    def _encode_logits(self, classes, logits, X, *, reset):
+        Z = check_array(logits, name="logits", dtype=X.dtype)
+        if Z.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"logits has {Z.shape[0]} rows but X has {X.shape[0]}; one row of logits "
+                f"per sample."
+            )
+        labels = np.arange(Z.shape[1]) if classes is None else np.asarray(classes)
+        if Z.shape[1] < 2 or labels.ndim != 1 or labels.shape[0] != Z.shape[1]:
+            raise ValueError(
+                f"fit(X, classes, logits=Z) needs one logit column per class (at least "
+                f"2); got {Z.shape[1]} columns for classes of shape {labels.shape}."
+            )
+        if reset:
+            self.classes_ = labels
+            self._set_kind("multiclass")
+        elif self._kind != "multiclass" or not np.array_equal(self.classes_, labels):
+            raise ValueError(
+                "logits must have the classes_ the model was first fitted with "
+                f"({self.classes_.tolist()})."
+            )
+        return Z
 
     def _set_kind(self, kind: str) -> None:
         self._kind = kind
@@ -770,7 +804,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return (P >= 0.5).astype(int)
         return self.classes_[np.argmax(P, axis=1)]
 
-    def _fit_public(self, X, y, *, incremental, soft_targets=False, classes=None):
+    def _fit_public(self, X, y, *, incremental, soft_targets=False, classes=None,
+                    logits=None):
         with self._transaction():
             first = not hasattr(self, "_params")
             reset = first or not (incremental or self.warm_start)
@@ -780,11 +815,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     "label the model will ever see)."
                 )
             X = validate_data(self, X, reset=reset)
-            Y = self._encode(y, X, soft_targets=soft_targets, classes=classes, reset=reset)
+            if logits is not None:
+                if soft_targets:
+                    raise ValueError("Pass either logits= or soft_targets=True, not both.")
+                Y = self._encode_logits(y, logits, X, reset=reset)
+            else:
+                Y = self._encode(y, X, soft_targets=soft_targets, classes=classes,
+                                 reset=reset)
             self._prepare(X, Y, reset=reset, first_call=reset)
-            return self._fit(X, Y, incremental=incremental)
+            self._fitting_logits = logits is not None
+            try:
+                return self._fit(X, Y, incremental=incremental)
+            finally:
+                self._fitting_logits = False
 
-    def fit(self, X, y, *, soft_targets: bool = False, classes=None):
+    def fit(self, X, y, *, soft_targets: bool = False, classes=None, logits=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -793,12 +838,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Labels, a 0/1 multilabel indicator matrix, or (with
-            ``soft_targets=True``) class probabilities per row.
+            ``soft_targets=True``) class probabilities per row. With
+            ``logits``: the class labels of the logit columns (or None for
+            ``0..k-1``).
         soft_targets : bool, default=False
             Treat ``y`` as probabilities (distillation from a teacher).
         classes : array-like, optional
             Class labels of the probability columns (soft targets) or the
             full label set.
+        logits : array-like of shape (n_samples, n_classes), optional
+            Logit matching (distillation, Ba and Caruana 2014): the output
+            layer is trained by squared error to reproduce these logits (a
+            teacher's, centred per row), and predicts through the softmax.
 
         Returns
         -------
@@ -806,7 +857,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The fitted estimator.
         """
         return self._fit_public(X, y, incremental=False, soft_targets=soft_targets,
-                                classes=classes)
+                                classes=classes, logits=logits)
 
     @available_if(lambda self: self.solver != "lbfgs")
     def partial_fit(self, X, y, classes=None, *, soft_targets: bool = False):
