@@ -413,6 +413,22 @@ def test_divergence_keeps_the_weights_from_before_the_epoch(solver):
     assert m.n_iter_ == 0
 
 
+def test_lbfgs_divergence_warns_and_keeps_finite_weights():
+    X, y = sk_datasets.make_friedman1(300, random_state=0)
+    # Squared errors overflow from the first evaluation: no finite loss exists.
+    m = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="lowest finite loss"):
+        m.fit(X * 1e150, y * 1e200)
+    assert all(np.all(np.isfinite(c)) for c in m.coefs_ + m.intercepts_)
+    assert np.isnan(m.loss_)  # honest: no finite loss was reached
+    # A fit that stays finite is unaffected: no warning about divergence.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ok = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=2000,
+                          random_state=0).fit(X, y)
+    assert np.isfinite(ok.loss_) and ok.score(X, y) > 0.9
+
+
 @pytest.mark.parametrize(
     "params,exc,match",
     [

@@ -353,11 +353,16 @@ class _BaseMLP(BaseEstimator):
         Xf = X.astype(np.float64, copy=False)
         Yf = Y.astype(np.float64, copy=False)
 
+        best = [np.inf, params64.copy()]  # lowest finite loss seen and its weights
+
         def fun(p):
             with blas_region():
                 val = K.loss_and_grad(Xf, Yf, p, grads, self._sizes, self._w_off, self._b_off,
                                       hidden, *self._train_codes(),
                                       float(self.alpha), _CHUNK)
+            if np.isfinite(val) and val < best[0] and np.all(np.isfinite(grads)):
+                best[0] = float(val)
+                best[1][:] = p
             return val, grads.copy()
 
         res = scipy.optimize.minimize(
@@ -372,8 +377,19 @@ class _BaseMLP(BaseEstimator):
                 convergence_warning(),
                 stacklevel=3,
             )
-        self._params[:] = res.x
-        self.loss_ = float(res.fun)
+        if not (np.isfinite(res.fun) and np.all(np.isfinite(res.x))):
+            warnings.warn(
+                "The training loss became NaN or infinite; training stopped and the weights "
+                "with the lowest finite loss are kept (the initial ones if none was finite). "
+                "Scale the inputs and targets.",
+                convergence_warning(),
+                stacklevel=3,
+            )
+            self._params[:] = best[1]
+            self.loss_ = best[0] if np.isfinite(best[0]) else float("nan")
+        else:
+            self._params[:] = res.x
+            self.loss_ = float(res.fun)
         self.loss_curve_ = None
         self.best_loss_ = None
         return self
