@@ -219,6 +219,10 @@ def test_bad_input():
     huge[4, 0] = 1e300  # finite, but its square overflows
     with pytest.raises(ValueError, match="too large for k-means"):
         KMeans(3).fit(huge)
+    # float32: the moments (float64) stay finite, the float32 squares do not.
+    with pytest.raises(ValueError, match="too large for k-means in float32"):
+        KMeans(3).fit((X * 1e20).astype(np.float32))
+    KMeans(3, random_state=0).fit((X * 1e17).astype(np.float32))  # fine: no overflow
     km = KMeans(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         km.predict(X[:, :2])

@@ -297,6 +297,10 @@ def test_sklearn_style_fit_respects_the_cap(rng):
     ({"features": "kmeans"}, TypeError, "features must be a transformer"),
     ({"metric": np.eye(2)}, ValueError, "metric must be None"),
     ({"alpha": "0.1"}, TypeError, "alpha"),
+    ({"metric": TeacherMetric(n_samples=0), "max_teacher_queries": 1000}, ValueError,
+     "n_samples"),
+    ({"metric": TeacherMetric(n_samples=2.7), "max_teacher_queries": 1000}, TypeError,
+     "n_samples"),
 ])
 def test_distiller_bad_parameters(rng, kwargs, error, match):
     X, _ = _sparse_problem(rng, n=120)

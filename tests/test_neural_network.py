@@ -766,3 +766,50 @@ def test_distiller_logit_target_with_an_mlp_student():
     assert d.target_ == "logits" and d.fidelity(X) > 0.95
     auto = Distiller(teacher, MLPClassifier((16,), max_iter=50, random_state=0)).fit(X)
     assert auto.target_ == "proba"
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_logit_targets_labels_order_shapes_and_warm_start():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    W = rng.normal(size=(3, 3))
+    Z = X @ W
+    Z -= Z.mean(axis=1, keepdims=True)
+    exact = dict(solver="lbfgs", alpha=0.0, max_iter=500, tol=1e-12, random_state=0)
+    # Unsorted labels: classes_ sorted, logit columns moved with them.
+    m = MLPClassifier((), **exact).fit(X, ["c", "a", "b"], logits=Z)
+    assert m.classes_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(m.predict_logits(X), Z[:, [1, 2, 0]], atol=1e-4)
+    # classes= instead of y; both given and different is an error.
+    assert MLPClassifier((), **exact).fit(X, None, classes=[5, 6, 7],
+                                          logits=Z).classes_.tolist() == [5, 6, 7]
+    with pytest.raises(ValueError, match="once"):
+        MLPClassifier().fit(X, [0, 1, 2], classes=[5, 6, 7], logits=Z)
+    with pytest.raises(ValueError, match="repeat"):
+        MLPClassifier().fit(X, [0, 0, 1], logits=Z)
+    # One binary logit (a decision_function): softmax over [-z/2, z/2].
+    z = X @ np.array([1.0, -1.0, 0.5])
+    b = MLPClassifier((), **exact).fit(X, ["no", "yes"], logits=z)
+    np.testing.assert_allclose(b.predict_logits(X), np.column_stack([-z / 2, z / 2]),
+                               atol=1e-4)
+    # A binary model (one logistic output) cannot continue on logits.
+    hard = MLPClassifier((4,), warm_start=True, max_iter=5, random_state=0).fit(
+        X, (z > 0).astype(int))
+    with pytest.raises(ValueError, match="binary classifier"):
+        hard.fit(X, [0, 1], logits=z)
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_warm_start_onto_another_objective_does_not_stop_early():
+    """The cross-entropy fit's best loss must not stop a squared-error logit fit."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4))
+    Z = 4 * np.tanh(X @ rng.normal(size=(4, 3)))
+    Z -= Z.mean(1, keepdims=True)
+    warm = MLPClassifier((16,), warm_start=True, max_iter=100, random_state=0).fit(
+        X, Z.argmax(1))
+    warm.fit(X, None, logits=Z)
+    assert warm.n_iter_ > warm.n_iter_no_change + 1
+    fresh = MLPClassifier((16,), max_iter=100, random_state=0).fit(X, None, logits=Z)
+    err = lambda m: np.mean((m.predict_logits(X) - Z) ** 2)  # noqa: E731
+    assert err(warm) < 2 * err(fresh)

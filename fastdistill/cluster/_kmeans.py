@@ -403,11 +403,15 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             mean, var = mean_var(X)
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
-            raise ValueError(
-                f"X has values too large for k-means in {X.dtype}: their squares "
-                f"overflow (largest |x| is {float(np.abs(X).max()):.3g}). Scale the data "
-                f"first (for example divide by its standard deviation)."
-            )
+            _too_large(X)
+        # Squared distances are at most 4 d max|x|^2, and n (mean^2 + var) is
+        # a column's sum of squares, at least its largest square: a cheap
+        # screen before looking at max|x| against X's dtype.
+        limit = float(np.finfo(X.dtype).max)
+        if 4.0 * d * float((n * (mean * mean + var)).max()) > limit:
+            big = float(np.abs(X).max())
+            if 4.0 * d * big * big > limit:
+                _too_large(X)
         # Rows are shifted by the mean so that the expanded distances keep
         # their precision far from the origin; data already near it (squared
         # mean norm within the total variance) need no shift, and the plain
@@ -560,3 +564,12 @@ def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
         elif mapping[x] != y:
             return False
     return bool(np.all(mapping[a] == b))
+
+
+def _too_large(X) -> None:
+    """Raise the error for data whose squared distances (or their sums) overflow."""
+    raise ValueError(
+        f"X has values too large for k-means in {X.dtype}: squared distances or their "
+        f"sums overflow (largest |x| is {float(np.abs(X).max()):.3g}). Scale the data "
+        f"first (for example divide by its standard deviation)."
+    )

@@ -58,6 +58,7 @@ def capped_probe_rows(n_samples: int, cap: int | None, n_features: int) -> int:
     rows : int
         ``min(n_samples, cap // (8 * n_features))`` (0 when the cap is too small).
     """
+    check_scalar(n_samples, "n_samples", numbers.Integral, min_val=1)
     if cap is None:
         return int(n_samples)
     return min(int(n_samples), int(cap) // (8 * n_features))

@@ -659,22 +659,38 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return accuracy_score(self._encode_back(Y), self._decode(self._raw(X, self._out_code)))
 
     def _encode_logits(self, classes, logits, X, *, reset):
-        Z = check_array(logits, name="logits", dtype=X.dtype)
+        Z = np.asarray(logits)
+        if Z.ndim == 1 or (Z.ndim == 2 and Z.shape[1] == 1):
+            z = check_array(Z.reshape(-1, 1), name="logits", dtype=X.dtype)
+            Z = np.hstack([-0.5 * z, 0.5 * z])  # one binary logit: softmax over [-z/2, z/2]
+        else:
+            Z = check_array(Z, name="logits", dtype=X.dtype)
         if Z.shape[0] != X.shape[0]:
             raise ValueError(
                 f"logits has {Z.shape[0]} rows but X has {X.shape[0]}; one row of logits "
                 f"per sample."
             )
         labels = np.arange(Z.shape[1]) if classes is None else np.asarray(classes)
-        if Z.shape[1] < 2 or labels.ndim != 1 or labels.shape[0] != Z.shape[1]:
+        if labels.ndim != 1 or labels.shape[0] != Z.shape[1]:
             raise ValueError(
                 f"fit(X, classes, logits=Z) needs one logit column per class (at least "
                 f"2); got {Z.shape[1]} columns for classes of shape {labels.shape}."
             )
+        order = np.argsort(labels, kind="stable")
+        labels = labels[order]
+        if np.any(labels[1:] == labels[:-1]):
+            raise ValueError(f"The class labels of the logits repeat: {labels.tolist()}.")
+        Z = np.ascontiguousarray(Z[:, order])  # columns in the sorted order of classes_
         if reset:
             self.classes_ = labels
             self._set_kind("multiclass")
-        elif self._kind != "multiclass" or not np.array_equal(self.classes_, labels):
+        elif self._kind != "multiclass":
+            raise ValueError(
+                f"This model was fitted as a {self._kind} classifier (one logistic output "
+                f"per label); logit targets need the softmax output of a fresh fit "
+                f"(warm_start=False)."
+            )
+        elif not np.array_equal(self.classes_, labels):
             raise ValueError(
                 "logits must have the classes_ the model was first fitted with "
                 f"({self.classes_.tolist()})."
@@ -834,11 +850,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if logits is not None:
                 if soft_targets:
                     raise ValueError("Pass either logits= or soft_targets=True, not both.")
-                Y = self._encode_logits(y, logits, X, reset=reset)
+                if y is not None and classes is not None and not np.array_equal(
+                        np.asarray(y), np.asarray(classes)):
+                    raise ValueError(
+                        "With logits=, give the class labels of the logit columns once: as "
+                        "y or as classes= (they differ here)."
+                    )
+                Y = self._encode_logits(classes if y is None else y, logits, X, reset=reset)
             else:
                 Y = self._encode(y, X, soft_targets=soft_targets, classes=classes,
                                  reset=reset)
             self._prepare(X, Y, reset=reset, first_call=reset)
+            objective = "logits" if logits is not None else (
+                "soft" if soft_targets else "labels")
+            if getattr(self, "_objective", objective) != objective:
+                # Another loss (squared error on logits vs cross-entropy): the
+                # previous fit's best loss says nothing about this one's.
+                self._no_improvement_count = 0
+                if self.best_loss_ is not None:
+                    self.best_loss_ = np.inf
+                if self.early_stopping:
+                    self.best_validation_score_ = -np.inf
+            self._objective = objective
             self._fitting_logits = logits is not None
             try:
                 return self._fit(X, Y, incremental=incremental)
