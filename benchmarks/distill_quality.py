@@ -156,16 +156,25 @@ def _manifold_and_blobs(n, seed=0):
     return out
 
 
+def _feature_map_problems():
+    """The three inputs of the feature-map tables, each with its trained teacher.
+
+    Yields ``(name, teacher, X_labeled, X_unlabeled, X_test)``.
+    """
+    manifold, blobs = _manifold_and_blobs(60_000)
+    for name, ((XL, yL), XU, (XT, _)) in [("Friedman #1 (uniform cube)", friedman_split()),
+                                         ("3-D manifold in 10-D", manifold),
+                                         ("16 Gaussian blobs in 10-D", blobs)]:
+        teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200,
+                               random_state=0).fit(XL, yL)
+        yield name, teacher, XL, XU, XT
+
+
 def feature_maps_table(say) -> None:
     from sklearn.kernel_approximation import Nystroem, RBFSampler
 
-    manifold, blobs = _manifold_and_blobs(60_000)
     rows = []
-    for data_name, ((XL, yL), XU, (XT, _)) in [("Friedman #1 (uniform cube)", friedman_split()),
-                                              ("3-D manifold in 10-D", manifold),
-                                              ("16 Gaussian blobs in 10-D", blobs)]:
-        teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200,
-                               random_state=0).fit(XL, yL)
+    for data_name, teacher, XL, XU, XT in _feature_map_problems():
         R = np.vstack([XU, XL])
         T = teacher.predict(R)
         TT = teacher.predict(XT)
@@ -228,13 +237,8 @@ def tuned_feature_maps_table(say) -> None:
     """
     from sklearn.kernel_approximation import Nystroem
 
-    manifold, blobs = _manifold_and_blobs(60_000)
     rows = []
-    for data_name, ((XL, yL), XU, (XT, _)) in [("Friedman #1 (uniform cube)", friedman_split()),
-                                              ("3-D manifold in 10-D", manifold),
-                                              ("16 Gaussian blobs in 10-D", blobs)]:
-        teacher = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=200,
-                               random_state=0).fit(XL, yL)
+    for data_name, teacher, XL, XU, XT in _feature_map_problems():
         R = np.vstack([XU, XL])
         metric = TeacherMetric(teacher, random_state=0).fit(R)
         Z, ZT = metric.transform(R), metric.transform(XT)

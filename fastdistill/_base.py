@@ -20,6 +20,7 @@ from ._metrics import accuracy_score, r2_score
 
 __all__ = [
     "clone",
+    "clone_keeping",
     "available_if",
     "BaseEstimator",
     "RegressorMixin",
@@ -65,6 +66,29 @@ def clone(estimator: Any) -> Any:
         return estimator.__sklearn_clone__()
     params = estimator.get_params(deep=False)
     return type(estimator)(**{k: clone(v) for k, v in params.items()})
+
+
+def clone_keeping(estimator: Any, *names: str) -> Any:
+    """:func:`clone` every parameter of ``estimator`` except ``names``, kept as they are.
+
+    For parameters that hold a given, already fitted model (a distiller's
+    teacher): ``clone`` - and with it ``GridSearchCV`` and
+    ``cross_val_score`` - must not replace it by an unfitted copy.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator to copy.
+    *names : str
+        Parameters passed through unchanged.
+
+    Returns
+    -------
+    new : estimator
+        A new, unfitted estimator.
+    """
+    params = estimator.get_params(deep=False)
+    return type(estimator)(**{k: (v if k in names else clone(v)) for k, v in params.items()})
 
 
 class available_if:

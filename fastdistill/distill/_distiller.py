@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .._base import BaseEstimator, RegressorMixin, clone
+from .._base import BaseEstimator, RegressorMixin, clone, clone_keeping
 from .._metrics import r2_score
 from .._validation import (
     check_array,
@@ -16,7 +16,7 @@ from .._validation import (
     check_scalar,
     validate_data,
 )
-from ._metric import TeacherMetric, capped_probe_rows
+from ._metric import TeacherMetric, capped_probe_rows, probe_queries
 from ._targets import is_classifier, query_teacher, softmax
 
 __all__ = ["Distiller"]
@@ -195,8 +195,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         ``clone`` - and with it ``GridSearchCV`` and ``cross_val_score`` -
         must not replace it by an unfitted copy.
         """
-        params = self.get_params(deep=False)
-        return type(self)(**{k: (v if k == "teacher" else clone(v)) for k, v in params.items()})
+        return clone_keeping(self, "teacher")
 
     # ------------------------------------------------------------------ fit
     def _check_params(self, alpha) -> None:
@@ -274,7 +273,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                     f"set metric=None."
                 )
             metric.set_params(n_samples=rows)
-            probes = 2 * d * min(rows, F.shape[0])
+            probes = probe_queries(rows, cap, F.shape)
             if n_labeled + probes + min(transfer_rows, 1) > cap:
                 raise ValueError(
                     f"max_teacher_queries={cap} leaves no query for the unlabeled rows "

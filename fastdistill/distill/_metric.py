@@ -31,11 +31,11 @@ import warnings
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin, clone
+from .._base import BaseEstimator, TransformerMixin, clone_keeping
 from .._validation import check_is_fitted, check_random_state, check_scalar, validate_data
 from ._targets import is_classifier, query_teacher, teacher_kind
 
-__all__ = ["TeacherMetric", "capped_probe_rows"]
+__all__ = ["TeacherMetric", "capped_probe_rows", "probe_queries"]
 
 #: Rows per teacher call while probing (each call holds 2 x this many rows).
 _PROBE_ROWS = 4096
@@ -62,6 +62,28 @@ def capped_probe_rows(n_samples: int, cap: int | None, n_features: int) -> int:
     if cap is None:
         return int(n_samples)
     return min(int(n_samples), int(cap) // (8 * n_features))
+
+
+def probe_queries(n_samples: int, cap: int | None, shape) -> int:
+    """Teacher queries a metric spends on rows of ``shape`` under a cap.
+
+    Parameters
+    ----------
+    n_samples : int
+        The metric's ``n_samples``.
+    cap : int or None
+        ``max_teacher_queries`` (None: no cap).
+    shape : tuple of int
+        ``(n_rows, n_features)`` of the rows it is fitted on.
+
+    Returns
+    -------
+    queries : int
+        ``2 * n_features`` per probed row (an upper bound: constant features
+        are not probed).
+    """
+    n, d = shape
+    return 2 * d * min(capped_probe_rows(n_samples, cap, d), n)
 
 
 class TeacherMetric(TransformerMixin, BaseEstimator):
@@ -144,8 +166,7 @@ class TeacherMetric(TransformerMixin, BaseEstimator):
 
     def __sklearn_clone__(self):
         """Clone every parameter except the teacher, which stays the same fitted model."""
-        params = self.get_params(deep=False)
-        return type(self)(**{k: (v if k == "teacher" else clone(v)) for k, v in params.items()})
+        return clone_keeping(self, "teacher")
 
     def _check_params(self) -> None:
         if self.teacher is None:

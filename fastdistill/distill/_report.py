@@ -365,11 +365,10 @@ def budget_curve(distiller, X_unlabeled, X_eval, sizes, *,
 
 def _metric_probes(distiller, cap: int, shape) -> int:
     """Teacher queries a distiller's metric would spend under a cap of ``cap``."""
-    from ._metric import TeacherMetric, capped_probe_rows
+    from ._metric import TeacherMetric, probe_queries
 
     metric = distiller.metric
     if metric is None:
         return 0
-    n, d = shape
     n_samples = (TeacherMetric() if isinstance(metric, str) else metric).n_samples
-    return 2 * d * min(capped_probe_rows(n_samples, cap, d), n)
+    return probe_queries(n_samples, cap, shape)
