@@ -286,33 +286,71 @@ def _moves(X, k, seed):
 @pytest.mark.parametrize("k", [40, 70])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
+    # The bounded pass returns running totals updated by the rows that change
+    # cluster only; they must equal the plain pass's full sums, its labels
+    # and (when asked for the exact inertia) its inertia.
     X = _blobs(n=2500, d=5, k=6, dtype=dtype, offset=50.0)
     sw = rng.uniform(0.5, 2.0, len(X)).astype(dtype) if weighted else np.empty(0, dtype)
     shift, seq = _moves(X, k, seed=k)
     lab_p = np.full(len(X), -1, np.int32)
     lab_b = lab_p.copy()
-    lower = np.zeros(len(X))
-    previous = None
+    bounds = np.zeros((len(X), 2), np.float32)
+    previous = totals = None
     searched = []
-    for C in seq:
-        for update in (True, False):
-            sp, wp, ip, cp = assign(X, sw, shift, C, lab_p, update)
-            sb, wb, ib_, cb, nb = assign_bounded(X, sw, shift, C, lab_b, lower, previous, update)
-            np.testing.assert_array_equal(lab_b, lab_p)
-            assert cb == cp
-            np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
-            np.testing.assert_allclose(wb, wp, rtol=1e-12)
+    for it, C in enumerate(seq):
+        exact = it % 2 == 1
+        sp, wp, ip, cp = assign(X, sw, shift, C, lab_p, True)
+        sb, wb, ib_, cb, nb = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, totals,
+                                             True, exact)
+        np.testing.assert_array_equal(lab_b, lab_p)
+        assert cb == cp
+        np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(wb, wp, rtol=1e-12)
+        if exact:
             assert ib_ == pytest.approx(ip, rel=1e-9)
-            previous = C.astype(np.float64)
-            if update:
-                searched.append(nb)
+        totals = (sb, wb)
+        previous = C.astype(np.float64)
+        searched.append(nb)
     assert searched[0] == len(X)  # first pass: every row searched
     assert min(searched[1:]) < 0.6 * len(X)  # the bounds do skip rows
-    # Lower bounds are bounds: no other center is nearer than lower.
+    # A final labelling pass (no sums) from the last bounds: same labels, inertia.
+    C = seq[-1] + np.asarray(0.01, dtype)
+    _, _, ip, cp = assign(X, sw, shift, C, lab_p, False)
+    _, _, ib_, cb, _ = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, None, False)
+    np.testing.assert_array_equal(lab_b, lab_p)
+    assert cb == cp and ib_ == pytest.approx(ip, rel=1e-9)
+    # The bounds are bounds: the own center is no farther than the upper one,
+    # no other center nearer than the lower one.
     Xs = X.astype(np.float64) - shift
-    D = np.sqrt(((Xs[:, None, :] - seq[-1].astype(np.float64)[None]) ** 2).sum(-1))
-    D[np.arange(len(X)), lab_b] = np.inf
-    assert np.all(lower <= D.min(1) * (1 + 1e-6) + 1e-6)
+    D = np.sqrt(((Xs[:, None, :] - C.astype(np.float64)[None]) ** 2).sum(-1))
+    rows = np.arange(len(X))
+    assert np.all(bounds[:, 0] >= D[rows, lab_b] * (1 - 1e-6) - 1e-6)
+    D[rows, lab_b] = np.inf
+    assert np.all(bounds[:, 1] <= D.min(1) * (1 + 1e-6) + 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bounded_pass_moves_rows_between_clusters_exactly(dtype, rng):
+    # Running sums: a row that changes cluster is subtracted from the old one
+    # and added to the new one; clusters that empty get weights of exactly 0.
+    X = rng.normal(size=(400, 3)).astype(dtype)
+    sw = rng.uniform(0.1, 3.0, len(X)).astype(dtype)
+    shift = np.zeros(3, dtype)
+    C0 = X[:40].copy()
+    lab = np.full(len(X), -1, np.int32)
+    bounds = np.zeros((len(X), 2), np.float32)
+    totals = assign_bounded(X, sw, shift, C0, lab, bounds, None, None, True)[:2]
+    # Move one center far away: its rows must all leave it.
+    C1 = C0.copy()
+    C1[0] += 100.0
+    sums, wts, _, changed, _ = assign_bounded(X, sw, shift, C1, lab, bounds,
+                                              C0.astype(np.float64), totals, True)
+    assert changed > 0 and wts[0] == 0.0 and np.all(sums[0] == 0.0)
+    ref_w = np.bincount(lab, weights=sw.astype(np.float64), minlength=40)
+    ref_s = np.stack([(sw[lab == c, None].astype(np.float64) * X[lab == c]).sum(0)
+                      for c in range(40)])
+    np.testing.assert_allclose(wts, ref_w, rtol=1e-12)
+    np.testing.assert_allclose(sums, ref_s, rtol=1e-9, atol=1e-9)
 
 
 def test_half_gaps_against_numpy(rng):
@@ -476,7 +514,8 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
     # The bounded pass searches the same way.
     lab_b = np.full(len(X), -1, np.int32)
-    assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros(len(X)), None, True)
+    assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros((len(X), 2), np.float32), None,
+                   None, True)
     np.testing.assert_array_equal(lab_b, ref)
 
 

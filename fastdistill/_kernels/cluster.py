@@ -352,28 +352,52 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     return sums_t, wts_t, inertia, n_changed, n_verified
 
 
+#: Bounds are stored in float32, widened by this relative margin so that the
+#: stored lower bound stays below (and the upper bound above) the float64 one.
+BOUND_MARGIN = 2.0 ** -22
+
+
+@jit(inline="always")
+def _store_lower(v):
+    """``v`` rounded to a float32 that is not above it (0 for v <= 0)."""
+    return np.float32(v * (1.0 - BOUND_MARGIN)) if v > 0.0 else np.float32(0.0)
+
+
+@jit(inline="always")
+def _store_upper(v):
+    """``v >= 0`` rounded to a float32 that is not below it."""
+    return np.float32(v * (1.0 + BOUND_MARGIN))
+
+
 @jit(parallel=True)
 def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max, verify,
-                       labels, lower, half_gap, move1, move1_id, move2, chunk_rows, n_slots,
-                       update, int_probe):
+                       labels, bounds, half_gap, moves, move1, move1_id, move2, chunk_rows,
+                       n_slots, update, exact, int_probe):
     """Run a Lloyd pass that skips the rows whose nearest center cannot change.
 
-    Hamerly's test with one lower bound per row: ``lower[i]`` bounds the
-    distance from row ``i`` to every center but its own. The bounds were
-    valid for the previous centers; since then center ``c`` moved by at
-    most ``move[c]``, so they are first lowered by the largest move of
-    another center (``move2`` for rows of ``move1_id``, ``move1`` for the
-    others). The exact distance ``u`` to the own center is computed for
-    every row (it is needed for the inertia and costs one row read); when
-    ``u <= max(lower, half_gap[own])`` (``half_gap``: half the distance to
-    the nearest other center) no other center can be nearer and the row
-    keeps its label. The other rows (and every row whose label is ``-1``)
-    are gathered and searched against all centers, in the dtype of
-    ``centers_ts`` (float32 for float64 data: then, when ``verify``, near
-    ties are settled by exact float64 distances as in
-    :func:`lloyd_pass_mixed`); the second smallest distance, lowered by its
-    rounding bound, is their new lower bound. Labels, sums and inertia are
-    those of :func:`lloyd_pass` (ties aside).
+    Hamerly's algorithm with an upper and a lower bound per row:
+    ``bounds[i, 0]`` bounds from above the distance of row ``i`` to its own
+    center, ``bounds[i, 1]`` from below its distance to every other center.
+    They were valid for the previous centers; since then center ``c`` moved
+    by at most ``moves[c]``, so the upper bound grows by the own center's
+    move and the lower bound drops by the largest move of another center
+    (``move2`` for rows of ``move1_id``, ``move1`` for the others). When
+    ``upper <= z = max(lower, half_gap[own])`` (``half_gap``: half the
+    distance to the nearest other center) no other center can be nearer: the
+    row keeps its label without being read. Otherwise the exact distance to
+    the own center replaces the upper bound and the test is repeated; the
+    rows that still fail (and every row whose label is ``-1``) are gathered
+    and searched against all centers, in the dtype of ``centers_ts`` (float32
+    for float64 data: then, when ``verify``, near ties are settled by exact
+    float64 distances as in :func:`lloyd_pass_mixed`); their bounds become
+    the exact own distance and the second smallest searched distance lowered
+    by its rounding bound. Labels equal those of :func:`lloyd_pass` (ties
+    aside).
+
+    Only rows whose label changes touch the sums, so the pass returns the
+    *changes* of the per-cluster sums and weights (a row moving from ``a`` to
+    ``b`` is subtracted from ``a`` and added to ``b``; a row labelled ``-1``
+    is only added), which the caller adds to the running totals.
 
     Parameters
     ----------
@@ -382,15 +406,22 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
         search dtype; c_norms_s : (k,) their squared norms, same dtype
     c_norm_max : float - largest squared center norm
     verify : bool - float64 data searched in float32
-    lower : (n,) float64 - lower bounds, updated in place
+    bounds : (n, 2) float32 - upper and lower bounds, updated in place
     half_gap : (k,) float64 - half the distance from each center to the nearest other
-    move1, move2 : float - largest and second largest center move since the
-        bounds were computed; move1_id : int - the center that moved most
+    moves : (k,) float64 - how far each center moved since the bounds were computed
+    move1, move2 : float - largest and second largest of ``moves``;
+        move1_id : int - the center that moved most
+    exact : bool - read every row and return the exact inertia (otherwise
+        the inertia is 0.0)
     int_probe : (0,) signed integers as wide as the search dtype
 
     Returns
     -------
-    sums, weights, inertia, changed : as :func:`lloyd_pass`
+    d_sums : (k, d) float64 - change of the per-cluster sums of the shifted
+        rows (``(1, d)`` zeros unless ``update``)
+    d_weights : (k,) float64 - change of the per-cluster weights
+    inertia : float
+    changed : int - rows whose label changed
     searched : int - rows searched against all centers
     """
     n, d = X.shape
@@ -428,40 +459,37 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
             r1 = min(n, r0 + chunk_rows)
             nb = 0
             for i in range(r0, r1):
-                if ch + 1 < ch1 and i + chunk_rows < n:
-                    prefetch_row(X, i + chunk_rows)  # the slot's next chunk
                 a = labels[i]
-                xn = 0.0
-                if a < 0:
+                if a >= 0:
+                    lo = np.float64(bounds[i, 1]) - (move2 if a == move1_id else move1)
+                    z = max(lo, half_gap[a])
+                    up = np.float64(bounds[i, 0]) + moves[a]
+                    bounds[i, 1] = _store_lower(lo)
+                    if up <= z and not exact:
+                        bounds[i, 0] = _store_upper(up)
+                        continue
+                    xn = 0.0
+                    da = 0.0
                     for j in range(d):
                         t = X[i, j] - shift[j]
                         buf[nb, j] = t
                         xn += t * t
-                    xnb[nb] = xn
-                    idx[nb] = i
-                    nb += 1
-                    continue
-                da = 0.0
-                for j in range(d):
-                    t = X[i, j] - shift[j]
-                    buf[nb, j] = t
-                    xn += t * t
-                    e = t - centers[a, j]
-                    da += e * e
-                lo = lower[i] - (move2 if a == move1_id else move1)
-                lower[i] = lo
-                z = max(lo, half_gap[a])
-                if da * u_slack <= z * z:
-                    w = sw[i] if has_w else 1.0
-                    inert[slot] += w * da
-                    wts[slot, a] += w
-                    if update:
-                        for j in range(d):
-                            s_sums[a, j] += w * buf[nb, j]
+                        e = t - centers[a, j]
+                        da += e * e
+                    if da * u_slack <= z * z:
+                        bounds[i, 0] = _store_upper(np.sqrt(da * u_slack))
+                        if exact:
+                            inert[slot] += (sw[i] if has_w else 1.0) * da
+                        continue
                 else:
-                    xnb[nb] = xn
-                    idx[nb] = i
-                    nb += 1
+                    xn = 0.0
+                    for j in range(d):
+                        t = X[i, j] - shift[j]
+                        buf[nb, j] = t
+                        xn += t * t
+                xnb[nb] = xn
+                idx[nb] = i
+                nb += 1
             if nb == 0:
                 continue
             searched[slot] += nb
@@ -515,20 +543,27 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                             w2 = val
                     d2 = xn + w2
                 d2 = d2 - err
-                lower[i] = np.sqrt(d2) if d2 > 0.0 else 0.0
+                bounds[i, 1] = _store_lower(np.sqrt(d2) if d2 > 0.0 else 0.0)
                 dist = 0.0
                 for j in range(d):
                     e = buf[v, j] - centers[best, j]
                     dist += e * e
+                bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
                 w = sw[i] if has_w else 1.0
                 inert[slot] += w * dist
-                if labels[i] != best:
+                old = labels[i]
+                if old != best:
                     changed[slot] += 1
                     labels[i] = best
-                wts[slot, best] += w
-                if update:
-                    for j in range(d):
-                        s_sums[best, j] += w * buf[v, j]
+                    wts[slot, best] += w
+                    if old >= 0:
+                        wts[slot, old] -= w
+                    if update:
+                        for j in range(d):
+                            s_sums[best, j] += w * buf[v, j]
+                        if old >= 0:
+                            for j in range(d):
+                                s_sums[old, j] -= w * buf[v, j]
     sums_t = np.zeros((kk, d))
     wts_t = np.zeros(k)
     inertia = 0.0

@@ -116,7 +116,8 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
                             bool(exact_inertia))
 
 
-def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):
+def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, update,
+                   exact=True):
     """One Lloyd pass that skips rows whose center cannot change (Hamerly bounds).
 
     See :func:`fastdistill._kernels.cluster.lloyd_bounded_pass`. Labels,
@@ -126,42 +127,66 @@ def assign_bounded(X, sw, shift, centers, labels, lower, previous, update):
     ----------
     X, sw, shift, centers, labels, update
         As :func:`assign` (labels ``-1``: not assigned yet).
-    lower : ndarray of shape (n,), float64
-        Lower bounds on the distance of each row to the centers other than
-        its own, valid for ``previous``; updated for ``centers``.
+    bounds : ndarray of shape (n, 2), float32
+        Upper bound on the distance of each row to its own center, lower
+        bound on its distance to every other center; valid for ``previous``,
+        updated for ``centers``.
     previous : ndarray of shape (k, d) or None
-        The shifted centers the bounds were computed for (None: first pass).
+        The shifted centers the bounds were computed for (None: no row
+        labelled yet).
+    totals : tuple of (sums, weights) or None
+        Per-cluster sums of the shifted rows and weights for the labels
+        before the pass (None: no row labelled yet). Only rows that change
+        cluster update them.
+    update : bool
+        Also return the per-cluster sums.
+    exact : bool, default=True
+        Read every row and return the exact inertia (False: the inertia is
+        0.0 and rows that the bounds settle are not read).
 
     Returns
     -------
     sums, weights, inertia, changed, searched
-        As :func:`assign`, and the number of rows searched against every center.
+        As :func:`assign` (the sums and weights are the new totals), and the
+        number of rows searched against every center.
     """
     n, d = X.shape
     k = centers.shape[0]
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
+    moves = np.zeros(k)
     move1 = move2 = 0.0
     move1_id = -1
-    if previous is not None and k > 1:
+    if previous is not None:
         step = centers.astype(np.float64) - previous
         moves = np.sqrt(np.einsum("ij,ij->i", step, step))
         # rounding slack of the float64 sums above, so that bounds stay bounds
-        moves = moves * (1.0 + 4.0 * (d + 2) * np.finfo(np.float64).eps)
-        order = np.argsort(moves)
-        move1_id = int(order[-1])
-        move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
+        moves *= 1.0 + 4.0 * (d + 2) * np.finfo(np.float64).eps
+        if k > 1:
+            order = np.argsort(moves)
+            move1_id = int(order[-1])
+            move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
     gaps = K.half_gaps(centers)
     # float64 data search in float32 and verify near ties, as in assign()
     mixed = X.dtype == np.float64 and k >= MIXED_MIN_K
     search = np.float32 if mixed else X.dtype
     c_norms = np.einsum("ij,ij->i", centers, centers)
     with parallel_region(slots):
-        return K.lloyd_bounded_pass(X, sw, shift, centers,
-                                    np.ascontiguousarray(centers.T, dtype=search),
-                                    c_norms.astype(search), float(c_norms.max()), mixed,
-                                    labels, lower, gaps, move1, move1_id, move2,
-                                    rows, slots, update, int_probe(search))
+        d_sums, d_wts, inertia, changed, searched = K.lloyd_bounded_pass(
+            X, sw, shift, centers, np.ascontiguousarray(centers.T, dtype=search),
+            c_norms.astype(search), float(c_norms.max()), mixed, labels, bounds, gaps,
+            moves, move1, move1_id, move2, rows, slots, update, bool(exact),
+            int_probe(search))
+    if sw.shape[0]:
+        # Recounted: running sums of float weights could leave an emptied
+        # cluster a weight of 1e-17 instead of 0 (integer counts are exact).
+        d_wts = np.bincount(labels, weights=sw, minlength=k).astype(np.float64)
+    elif totals is not None:
+        d_wts += totals[1]
+    if update and totals is not None:
+        d_sums += totals[0]
+        d_sums[d_wts == 0] = 0.0
+    return d_sums, d_wts, inertia, changed, searched
 
 
 def sq_distances(X, shift, centers) -> np.ndarray:

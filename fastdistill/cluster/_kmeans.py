@@ -32,10 +32,6 @@ KPP_BLOCK = 1024
 #: (below, the search per row is too cheap for the bounds to pay).
 BOUNDED_MIN_K = 32
 
-#: Bounds are given up for the run after a pass searching more than this
-#: share of the rows (on unclustered data they hardly ever skip a row).
-BOUNDED_MAX_SEARCHED = 0.8
-
 
 def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None,
                     n_local_trials: int | None = None):
@@ -311,21 +307,23 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def _run_lloyd(self, X, sw, shift, centers0, tol):
         centers = (centers0.astype(np.float64) - shift).astype(X.dtype)
         labels = np.full(X.shape[0], -1, dtype=np.int32)
-        # From the second pass on, Hamerly lower bounds let rows whose center
-        # cannot change skip the search, until a pass finds that most rows
-        # still need it (then the bounds cost more than they save).
+        # With enough centers every pass uses Hamerly bounds: rows whose
+        # center cannot change are not searched (nor read, unless the
+        # inertia is printed), and only rows that change cluster update the
+        # running per-cluster sums.
         bounded = self.n_clusters >= BOUNDED_MIN_K
-        lower = None
+        bounds = np.zeros((X.shape[0], 2), dtype=np.float32) if bounded else None
+        totals = None
         previous = None
         shift_x = shift.astype(X.dtype)
         it = 0
         for it in range(self.max_iter):
-            if bounded and previous is not None:
-                if lower is None:
-                    lower = np.zeros(X.shape[0])
-                sums, wts, inertia, changed, searched = assign_bounded(
-                    X, sw, shift_x, centers, labels, lower, previous, True)
-                bounded = searched <= BOUNDED_MAX_SEARCHED * X.shape[0]
+            if bounded:
+                sums, wts, inertia, changed, _ = assign_bounded(
+                    X, sw, shift_x, centers, labels, bounds, previous, totals, True,
+                    bool(self.verbose))
+                totals = (sums, wts)
+                sums, wts = sums.copy(), wts.copy()  # _relocate edits its own copies
             else:
                 # the inertia of an update pass is only printed
                 sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
@@ -349,8 +347,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     print(f"Converged at iteration {it}: center shift "
                           f"{center_shift_tot} within tolerance {tol}.")
                 break
-        if bounded and lower is not None:
-            inertia = assign_bounded(X, sw, shift_x, centers, labels, lower, previous, False)[2]
+        if bounded:
+            inertia = assign_bounded(X, sw, shift_x, centers, labels, bounds, previous, None,
+                                     False)[2]
         else:
             inertia = assign(X, sw, shift_x, centers, labels, False)[2]
         return labels, float(inertia), centers, it + 1
