@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fastdistill import LinearRegression, MLPClassifier, Ridge
+from fastdistill import KMeans, LinearRegression, MLPClassifier, Ridge
 from fastdistill.distill import (
     Distiller,
     DistillReport,
@@ -95,6 +95,25 @@ def test_rbf_responses_against_naive(rng, kind, top):
     if kind == "soft":
         ref = ref / ref.sum(1, keepdims=True)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind, top", [("rbf", 0), ("soft", 0), ("soft", 3)])
+def test_fused_prototype_responses_equal_two_pass_responses(rng, dtype, kind, top):
+    # The fused kernel (distances of a chunk turned into responses in cache)
+    # gives exactly the values of the distance pass followed by the
+    # response pass, against a naive reference too.
+    from fastdistill.distill._features import prototype_responses
+
+    X = (rng.normal(size=(700, 6)) + 5.0).astype(dtype)
+    km = KMeans(40, n_init=1, max_iter=3, random_state=0).fit(X)
+    out = prototype_responses(km, X, 0.9, kind, top)
+    assert out.dtype == dtype and out.shape == (700, 40)
+    np.testing.assert_array_equal(out, rbf_responses(km._sq_distances(X), 0.9, kind, top))
+    D = ((X[:, None, :].astype(np.float64) - km.cluster_centers_[None]) ** 2).sum(-1)
+    ref = rbf_responses(D, 0.9, kind, top)
+    np.testing.assert_allclose(out, ref, rtol=1e-4 if dtype == np.float32 else 1e-9,
+                               atol=1e-6 if dtype == np.float32 else 1e-12)
 
 
 def test_soft_responses_never_underflow_to_nan():

@@ -607,26 +607,14 @@ def sq_distances(X, shift, centers, c_norms, chunk_rows, out):
     """Squared distances from every row to every center, into ``out`` (n, k).
 
     Same shifted ``||x||^2 + ||c||^2 - 2 x.c`` form as :func:`lloyd_pass`
-    (one GEMM per chunk), clipped at zero.
+    (one GEMM per chunk, :func:`_block_sqdist`), clipped at zero.
     """
     n, d = X.shape
-    k = centers.shape[0]
-    n_chunks = (n + chunk_rows - 1) // chunk_rows
-    for ch in prange(n_chunks):
+    for ch in prange((n + chunk_rows - 1) // chunk_rows):
         r0 = ch * chunk_rows
         m = min(n, r0 + chunk_rows) - r0
         buf = np.empty((m, d), dtype=X.dtype)
-        for i in range(m):
-            for j in range(d):
-                buf[i, j] = X[r0 + i, j] - shift[j]
-        dots = np.dot(buf, centers.T)
-        for i in range(m):
-            xn = 0.0
-            for j in range(d):
-                xn += buf[i, j] * buf[i, j]
-            for c in range(k):
-                v = xn + c_norms[c] - 2.0 * dots[i, c]
-                out[r0 + i, c] = v if v > 0.0 else 0.0
+        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out[r0:r0 + m])
 
 
 @jit

@@ -12,8 +12,53 @@ from numba import prange
 
 from .._jit import jit
 from ._math import exp_neg
+from .cluster import _block_sqdist
 
-__all__ = ["responses", "gated_expand", "quadratic_expand"]
+__all__ = ["responses", "center_responses", "gated_expand", "quadratic_expand"]
+
+
+@jit(inline="always")
+def _respond_row(row, g, normalize, top, best):
+    """Radial-basis responses of one row of squared distances, in place.
+
+    ``best`` is scratch space of at least ``top`` floats (used when
+    ``0 < top < k``). See :func:`responses`.
+    """
+    k = row.shape[0]
+    base = row[0] * 0
+    if normalize:
+        base = row[0]
+        for j in range(1, k):
+            if row[j] < base:
+                base = row[j]
+    for j in range(k):
+        row[j] = exp_neg(-g * (row[j] - base))
+    if 0 < top < k:
+        # Threshold = the top-th largest response: keep the top largest
+        # values in a small sorted buffer (O(k * top), no sort of the row).
+        best[:top] = -1.0
+        for j in range(k):
+            v = row[j]
+            if v > best[top - 1]:
+                pos = top - 1
+                while pos > 0 and best[pos - 1] < v:
+                    best[pos] = best[pos - 1]
+                    pos -= 1
+                best[pos] = v
+        thr = best[top - 1]
+        kept = 0
+        for j in range(k):
+            if row[j] >= thr and kept < top:
+                kept += 1
+            else:
+                row[j] = 0
+    if normalize:
+        s = 0.0
+        for j in range(k):
+            s += row[j]
+        inv = 1.0 / s
+        for j in range(k):
+            row[j] = row[j] * inv
 
 
 @jit(parallel=True)
@@ -33,44 +78,43 @@ def responses(D, gamma, normalize, top):
     normalize : bool
     top : int - responses kept per row (0: all)
     """
-    n, k = D.shape
+    n = D.shape[0]
     g = D.dtype.type(gamma)
-    for i in prange(n):
-        row = D[i]
-        base = row[0] * 0
-        if normalize:
-            base = row[0]
-            for j in range(1, k):
-                if row[j] < base:
-                    base = row[j]
-        for j in range(k):
-            row[j] = exp_neg(-g * (row[j] - base))
-        if 0 < top < k:
-            # Threshold = the top-th largest response: keep the top largest
-            # values in a small sorted buffer (O(k * top), no sort of the row).
-            best = np.full(top, -1.0)
-            for j in range(k):
-                v = row[j]
-                if v > best[top - 1]:
-                    pos = top - 1
-                    while pos > 0 and best[pos - 1] < v:
-                        best[pos] = best[pos - 1]
-                        pos -= 1
-                    best[pos] = v
-            thr = best[top - 1]
-            kept = 0
-            for j in range(k):
-                if row[j] >= thr and kept < top:
-                    kept += 1
-                else:
-                    row[j] = 0
-        if normalize:
-            s = 0.0
-            for j in range(k):
-                s += row[j]
-            inv = 1.0 / s
-            for j in range(k):
-                row[j] = row[j] * inv
+    rows = 256
+    for ch in prange((n + rows - 1) // rows):
+        best = np.empty(max(top, 1))
+        for i in range(ch * rows, min(n, (ch + 1) * rows)):
+            _respond_row(D[i], g, normalize, top, best)
+
+
+@jit(parallel=True)
+def center_responses(X, shift, centers, c_norms, gamma, normalize, top, chunk_rows, out):
+    """Radial-basis responses of every row to every center, into ``out`` (n, k).
+
+    :func:`responses` of the squared distances, fused with their computation
+    (one GEMM per chunk of rows, as
+    :func:`fastdistill._kernels.cluster.sq_distances`): each chunk is turned
+    into responses while it is still in cache.
+
+    Parameters
+    ----------
+    X : (n, d) float array; shift : (d,) - the rows' shift
+    centers : (k, d) - shifted centers; c_norms : (k,) - their squared norms
+    gamma, normalize, top : as :func:`responses`
+    chunk_rows : int - rows per chunk
+    out : (n, k) - responses out (X's dtype)
+    """
+    n, d = X.shape
+    g = out.dtype.type(gamma)
+    for ch in prange((n + chunk_rows - 1) // chunk_rows):
+        r0 = ch * chunk_rows
+        m = min(n, r0 + chunk_rows) - r0
+        buf = np.empty((m, d), dtype=X.dtype)
+        best = np.empty(max(top, 1))
+        block = out[r0:r0 + m]
+        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, block)
+        for i in range(m):
+            _respond_row(block[i], g, normalize, top, best)
 
 
 @jit(parallel=True)

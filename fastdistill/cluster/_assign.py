@@ -206,9 +206,31 @@ def sq_distances(X, shift, centers) -> np.ndarray:
     distances : ndarray of shape (n, k)
         Squared distances, in the dtype of X.
     """
-    rows = chunk_rows(centers.shape[0])
-    out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+    c_norms, rows, out = distance_layout(X, centers)
     with parallel_region(-(-X.shape[0] // rows)):
         K.sq_distances(X, shift, centers, c_norms, rows, out)
     return out
+
+
+def distance_layout(X, centers):
+    """Inputs of a chunked all-distances kernel: center norms, chunk rows, output.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Validated rows.
+    centers : ndarray of shape (k, d)
+        Shifted centers, in X's dtype.
+
+    Returns
+    -------
+    c_norms : ndarray of shape (k,)
+        Squared center norms, in X's dtype.
+    rows : int
+        Rows per chunk (:func:`chunk_rows`).
+    out : ndarray of shape (n, k)
+        Uninitialised output, in X's dtype.
+    """
+    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+    out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+    return c_norms, chunk_rows(centers.shape[0]), out

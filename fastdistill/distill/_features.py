@@ -29,7 +29,8 @@ from .._validation import (
     validate_data,
 )
 
-__all__ = ["KMeansFeatures", "SOMFeatures", "PCAFeatures", "rbf_responses"]
+__all__ = ["KMeansFeatures", "SOMFeatures", "PCAFeatures", "rbf_responses",
+           "prototype_responses"]
 
 
 def rbf_responses(sq_dist: np.ndarray, bandwidth: float, kind: str, top: int = 0) -> np.ndarray:
@@ -65,6 +66,39 @@ def rbf_responses(sq_dist: np.ndarray, bandwidth: float, kind: str, top: int = 0
     return sq_dist
 
 
+def prototype_responses(prototypes, X: np.ndarray, bandwidth: float, kind: str,
+                        top: int = 0) -> np.ndarray:
+    """Radial-basis responses of validated rows to fitted prototypes.
+
+    The same values as ``rbf_responses(prototypes._sq_distances(X), ...)``,
+    computed by one fused kernel (distances of a chunk of rows turned into
+    responses while in cache; no second pass over an ``(n, k)`` array).
+
+    Parameters
+    ----------
+    prototypes : KMeans or SOM
+        Fitted; provides ``_shifted_centers(dtype)``.
+    X : ndarray of shape (n, d)
+        Validated rows.
+    bandwidth, kind, top
+        As :func:`rbf_responses`.
+
+    Returns
+    -------
+    responses : ndarray of shape (n, n_prototypes)
+        In the dtype of ``X``.
+    """
+    from .._kernels.features import center_responses
+    from ..cluster._assign import distance_layout
+
+    shift, centers = prototypes._shifted_centers(X.dtype)
+    c_norms, rows, out = distance_layout(X, centers)
+    with parallel_region(-(-X.shape[0] // rows)):
+        center_responses(X, shift, centers, c_norms, 0.5 / bandwidth**2, kind == "soft",
+                         int(top), rows, out)
+    return out
+
+
 class _PrototypeFeatures(TransformerMixin, BaseEstimator):
     """Shared transform of the prototype feature maps (k-means, SOM)."""
 
@@ -96,7 +130,7 @@ class _PrototypeFeatures(TransformerMixin, BaseEstimator):
             Features, in the dtype of ``X``.
         """
         X = validate_data(self, X, reset=False)
-        out = rbf_responses(self._prototypes()._sq_distances(X), self.bandwidth_, self.kind)
+        out = prototype_responses(self._prototypes(), X, self.bandwidth_, self.kind)
         if self.include_raw:
             out = np.hstack([out, X])
         return out

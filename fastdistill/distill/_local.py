@@ -33,7 +33,7 @@ from .._validation import (
     validate_data,
 )
 from ..linear_model._base import check_targets
-from ._features import rbf_responses
+from ._features import prototype_responses
 
 __all__ = ["LocalLinearRegressor", "LocalLinearClassifier"]
 
@@ -99,8 +99,8 @@ class _LocalLinearBase(BaseEstimator):
 
     def _gates(self, X) -> np.ndarray:
         top = 1 if self.gating == "hard" else self.max_active
-        D = self.partition_._prototypes()._sq_distances(X)
-        return rbf_responses(D, self.partition_.bandwidth_, "soft", top)
+        return prototype_responses(self.partition_._prototypes(), X,
+                                   self.partition_.bandwidth_, "soft", top)
 
     def _design(self, X) -> np.ndarray:
         from .._kernels.features import gated_expand
