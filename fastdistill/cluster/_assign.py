@@ -213,7 +213,7 @@ def sq_distances(X, shift, centers) -> np.ndarray:
 
 
 def distance_layout(X, centers):
-    """Inputs of a chunked all-distances kernel: center norms, chunk rows, output.
+    """Return the inputs of a chunked all-distances kernel: norms, chunk rows, output.
 
     Parameters
     ----------
