@@ -330,6 +330,31 @@ def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_plain_pass_running_totals_equal_full_sums(dtype, weighted, rng):
+    # With running totals the plain pass (k < 32) adds only the rows that
+    # change cluster: the totals equal the full sums of a pass that sums
+    # every row, pass after pass.
+    X = _blobs(n=1500, d=4, k=5, dtype=dtype, offset=20.0)
+    sw = rng.uniform(0.5, 2.0, len(X)).astype(dtype) if weighted else np.empty(0, dtype)
+    shift, seq = _moves(X, 9, seed=3)
+    lab_f = np.full(len(X), -1, np.int32)
+    lab_r = lab_f.copy()
+    totals = None
+    moved = []
+    for C in seq:
+        sf, wf, _, cf = assign(X, sw, shift, C, lab_f, True)
+        sr, wr, _, cr = assign(X, sw, shift, C, lab_r, True, True, totals)
+        np.testing.assert_array_equal(lab_r, lab_f)
+        assert cr == cf
+        np.testing.assert_allclose(sr, sf, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(wr, wf, rtol=1e-12)
+        totals = (sr, wr)
+        moved.append(cr)
+    assert moved[0] == len(X) and 0 < min(moved[1:]) < len(X) // 4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_bounded_pass_moves_rows_between_clusters_exactly(dtype, rng):
     # Running sums: a row that changes cluster is subtracted from the old one
     # and added to the new one; clusters that empty get weights of exactly 0.
@@ -508,7 +533,7 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, int_probe(np.float64), True)
+                         3, True, int_probe(np.float64), True, False)
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -537,7 +562,7 @@ def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
                                (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
         outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
-                                 int_probe(dtype), exact))
+                                 int_probe(dtype), exact, False))
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)

@@ -227,7 +227,7 @@ class Pass:
         with num_threads(threads), parallel_region(self.slots):
             return K.lloyd_pass(self.X, self.sw, self.shift, self.centers, self.centers_t,
                                 self.c_norms, self.labels, self.rows, self.slots, True,
-                                self.probe, True)
+                                self.probe, True, False)
 
     def cython(self, threads):
         with _get_controller().limit(limits=1, user_api="blas"):

@@ -106,7 +106,7 @@ def _nearest2(row, c_norms, xn, vbuf, ib):
 
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-               update, int_probe, exact_inertia):
+               update, int_probe, exact_inertia, incremental):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
     Works on ``x - shift`` (copied chunk by chunk into a small buffer; with
@@ -131,11 +131,15 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         float32, int64 for float64) - the key type of the search
     exact_inertia : bool - compute the inertia (False: return 0.0; Lloyd's
         update passes need it only to print it)
+    incremental : bool - return the *changes* of the sums and weights: only
+        rows whose label changes contribute (subtracted from the old cluster,
+        added to the new one; rows labelled ``-1`` only added)
 
     Returns
     -------
-    sums : (k, d) float64 weighted sums of shifted rows (zeros if not update)
-    weights : (k,) float64 cluster weights
+    sums : (k, d) float64 weighted sums of shifted rows (zeros if not update),
+        or their changes
+    weights : (k,) float64 cluster weights, or their changes
     inertia : float - sum of w * ||x - c||^2 (0.0 unless ``exact_inertia``)
     changed : int - labels that differ from the input labels
     """
@@ -199,7 +203,11 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                             t = X[r0 + i, j] - centers[best, j]
                             dist += t * t
                     inert[slot] += w * dist
-                if labels[r0 + i] != best:
+                old = labels[r0 + i]
+                if old == best:
+                    if incremental:
+                        continue
+                else:
                     changed[slot] += 1
                     labels[r0 + i] = best
                 wts[slot, best] += w
@@ -210,6 +218,15 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     else:
                         for j in range(d):
                             s_sums[best, j] += w * X[r0 + i, j]
+                if incremental and old >= 0:  # moved: leaves its old cluster
+                    wts[slot, old] -= w
+                    if update:
+                        if shifted:
+                            for j in range(d):
+                                s_sums[old, j] -= w * buf[i, j]
+                        else:
+                            for j in range(d):
+                                s_sums[old, j] -= w * X[r0 + i, j]
     sums_t = np.zeros((kk, d))
     wts_t = np.zeros(k)
     inertia = 0.0

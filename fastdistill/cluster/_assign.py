@@ -69,7 +69,7 @@ def int_probe(dtype) -> np.ndarray:
     return np.empty(0, dtype=np.int32 if np.dtype(dtype).itemsize == 4 else np.int64)
 
 
-def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
+def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=None):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
     float64 data with at least :data:`MIXED_MIN_K` centers go through
@@ -93,12 +93,18 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
     exact_inertia : bool, default=True
         Compute the inertia (False: it is returned as 0.0, which saves a
         distance per row on the plain pass; the mixed pass always has it).
+    totals : tuple of (sums, weights) or None, default=None
+        Per-cluster sums and weights for the labels before the pass. With
+        them the plain pass updates these running totals from the rows that
+        change cluster only (a few percent after the first passes) instead
+        of summing every row again.
 
     Returns
     -------
     sums, weights, inertia, changed
-        See the kernel. An all-zero ``shift`` lets the plain pass take the
-        products straight from ``X`` (no shifted copy).
+        See the kernel (the sums and weights are totals either way). An
+        all-zero ``shift`` lets the plain pass take the products straight
+        from ``X`` (no shifted copy).
     """
     n, d = X.shape
     k = centers.shape[0]
@@ -111,9 +117,46 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True):
             return K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
                                       c_norms.astype(np.float32), float(c_norms.max()),
                                       labels, rows, slots, update)[:4]
-        return K.lloyd_pass(X, sw, shift, centers, centers_t, c_norms.astype(X.dtype),
-                            labels, rows, slots, update, int_probe(X.dtype),
-                            bool(exact_inertia))
+        sums, wts, inertia, changed = K.lloyd_pass(
+            X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
+            update, int_probe(X.dtype), bool(exact_inertia), totals is not None)
+    if totals is not None:
+        sums, wts = add_totals(sums, wts, totals, labels, sw, update)
+    return sums, wts, inertia, changed
+
+
+def add_totals(d_sums, d_wts, totals, labels, sw, update):
+    """Running per-cluster totals: the previous ones plus a pass's changes.
+
+    Parameters
+    ----------
+    d_sums, d_wts : ndarray
+        Changes of the sums (meaningful when ``update``) and weights.
+    totals : tuple of (sums, weights) or None
+        Totals before the pass (None: the changes are the totals).
+    labels : ndarray of shape (n,)
+        The labels after the pass.
+    sw : ndarray of shape (n,) or (0,)
+        Weights. Float weights are recounted from the labels: running sums
+        of them could leave an emptied cluster a weight of 1e-17 instead of
+        0 (unit weights are integers, exact).
+    update : bool
+        Whether ``d_sums`` holds sums.
+
+    Returns
+    -------
+    sums, weights : ndarray
+        New totals; an empty cluster's sums are exactly 0.
+    """
+    k = d_wts.shape[0]
+    if sw.shape[0]:
+        d_wts = np.bincount(labels, weights=sw, minlength=k).astype(np.float64)
+    elif totals is not None:
+        d_wts += totals[1]
+    if update and totals is not None:
+        d_sums += totals[0]
+        d_sums[d_wts == 0] = 0.0
+    return d_sums, d_wts
 
 
 def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, update,
@@ -177,15 +220,7 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
             c_norms.astype(search), float(c_norms.max()), mixed, labels, bounds, gaps,
             moves, move1, move1_id, move2, rows, slots, update, bool(exact),
             int_probe(search))
-    if sw.shape[0]:
-        # Recounted: running sums of float weights could leave an emptied
-        # cluster a weight of 1e-17 instead of 0 (integer counts are exact).
-        d_wts = np.bincount(labels, weights=sw, minlength=k).astype(np.float64)
-    elif totals is not None:
-        d_wts += totals[1]
-    if update and totals is not None:
-        d_sums += totals[0]
-        d_sums[d_wts == 0] = 0.0
+    d_sums, d_wts = add_totals(d_sums, d_wts, totals, labels, sw, update)
     return d_sums, d_wts, inertia, changed, searched
 
 

@@ -313,6 +313,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         # running per-cluster sums.
         bounded = self.n_clusters >= BOUNDED_MIN_K
         bounds = np.zeros((X.shape[0], 2), dtype=np.float32) if bounded else None
+        # running per-cluster sums and weights: a pass adds only the rows
+        # that change cluster
         totals = None
         previous = None
         shift_x = shift.astype(X.dtype)
@@ -322,12 +324,12 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                 sums, wts, inertia, changed, _ = assign_bounded(
                     X, sw, shift_x, centers, labels, bounds, previous, totals, True,
                     bool(self.verbose))
-                totals = (sums, wts)
-                sums, wts = sums.copy(), wts.copy()  # _relocate edits its own copies
             else:
                 # the inertia of an update pass is only printed
                 sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
-                                                     bool(self.verbose))
+                                                     bool(self.verbose), totals)
+            totals = (sums, wts)
+            sums, wts = sums.copy(), wts.copy()  # _relocate edits its own copies
             previous = centers
             empty = np.flatnonzero(wts == 0)
             if empty.size:
