@@ -126,7 +126,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
 
 
 def add_totals(d_sums, d_wts, totals, labels, sw, update):
-    """Running per-cluster totals: the previous ones plus a pass's changes.
+    """Return running per-cluster totals: the previous ones plus a pass's changes.
 
     Parameters
     ----------
