@@ -169,9 +169,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     ``||c||^2 - 2 x.c`` on data shifted by its mean (no copy of ``X``: the
     shift is applied chunk by chunk in a small buffer), with the products
     computed by one BLAS GEMM per chunk. From 32 clusters on, rows whose
-    nearest center cannot have changed (Hamerly's bounds: one lower bound per
-    row) skip the search, with the same labels as the plain pass (ties
-    aside). Seeding by greedy k-means++ is compiled too.
+    nearest center cannot have changed (Hamerly's bounds: an upper and a
+    lower bound per row) skip the search, with the same labels as the plain
+    pass (ties aside); per-cluster sums are running totals that only rows
+    changing cluster update. Seeding by greedy k-means++ is compiled too.
     Empty clusters are relocated to the farthest points, as scikit-learn does.
 
     Parameters
