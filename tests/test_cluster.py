@@ -632,3 +632,22 @@ def test_fit_neither_modifies_nor_copies_X(dtype, k, weighted, monkeypatch):
     # and per-slot sums (32 x k x d float64) are expected, about a quarter
     # of X at most; a copy of X would be 100% on its own.
     assert peak < 0.5 * X.nbytes, (peak, X.nbytes)
+
+
+@pytest.mark.parametrize("k", [8, 40, 70])
+@pytest.mark.parametrize("e", [-160, -75, 66, 130])
+def test_labels_do_not_depend_on_the_scale_of_the_data(k, e):
+    # Scaling by a power of two is exact: the same Lloyd iterations must give
+    # the same labels and scaled centers, even where float32 (the search of
+    # float64 data, the stored Hamerly bounds) would underflow or overflow.
+    X = np.random.default_rng(0).normal(size=(3000, 4))
+    C0 = X[:k].copy()
+    s = 2.0 ** e
+    base = KMeans(k, init=C0, n_init=1, max_iter=20, tol=0).fit(X)
+    km = KMeans(k, init=C0 * s, n_init=1, max_iter=20, tol=0).fit(X * s)
+    np.testing.assert_array_equal(km.labels_, base.labels_)
+    assert km.n_iter_ == base.n_iter_
+    np.testing.assert_allclose(km.cluster_centers_ / s, base.cluster_centers_, rtol=1e-9,
+                               atol=1e-12)
+    assert km.inertia_ / s**2 == pytest.approx(base.inertia_, rel=1e-9)
+    np.testing.assert_array_equal(km.predict(X[::7] * s), base.predict(X[::7]))

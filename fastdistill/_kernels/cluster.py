@@ -315,13 +315,21 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                 if i < n_next:
                     prefetch_row(X, nxt + i)
                 row = dots[i]
-                best = _nearest(row, c_norms32, xnb32[i], vbuf, ib)
                 xn = xnb[i]
+                big = xn > MIXED_MAX_SQ  # float32 norms could overflow
+                if big:
+                    best = _exact_nearest2(buf[i], centers)[0]
+                    verified[slot] += 1
+                else:
+                    best = _nearest(row, c_norms32, xnb32[i], vbuf, ib)
                 err = MIXED_SLACK * u * (2.0 * (d + 3) * np.sqrt(xn) * c_max
                                          + 5.0 * (xn + c_norm_max))
                 # centers whose float32 value lies within 2 err of the best
                 cnt = 0
-                if keys:
+                thr = 0.0
+                if big:
+                    pass
+                elif keys:
                     thr = vbuf[best] + 2.0 * err
                     for c in range(k):
                         cnt += vbuf[c] <= thr
@@ -374,16 +382,53 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
 BOUND_MARGIN = 2.0 ** -22
 
 
+#: Smallest positive normal float32: stored upper bounds below it are raised to it.
+_F32_TINY = 1.1754943508222875e-38
+
+
 @jit(inline="always")
 def _store_lower(v):
     """``v`` rounded to a float32 that is not above it (0 for v <= 0)."""
-    return np.float32(v * (1.0 - BOUND_MARGIN)) if v > 0.0 else np.float32(0.0)
+    f = np.float32(v * (1.0 - BOUND_MARGIN)) if v > 0.0 else np.float32(0.0)
+    if np.float64(f) > v:  # subnormal or overflowing: the margin did not hold
+        f = np.float32(0.0)
+    return f
 
 
 @jit(inline="always")
 def _store_upper(v):
-    """``v >= 0`` rounded to a float32 that is not below it."""
-    return np.float32(v * (1.0 + BOUND_MARGIN))
+    """``v >= 0`` rounded to a float32 that is not below it (inf past float32's range)."""
+    f = np.float32(v * (1.0 + BOUND_MARGIN))
+    if np.float64(f) < v:  # below float32's normal range
+        f = np.float32(_F32_TINY) if v <= _F32_TINY else np.float32(np.inf)
+    return f
+
+
+@jit(inline="always")
+def _exact_nearest2(row, centers):
+    """Nearest center of a (shifted) row by exact differences; its squared
+    distance and the second smallest one (``inf`` for one center)."""
+    k, d = centers.shape
+    best = 0
+    d1 = np.inf
+    d2 = np.inf
+    for c in range(k):
+        e2 = 0.0
+        for j in range(d):
+            t = row[j] - centers[c, j]
+            e2 += t * t
+        if e2 < d1:
+            d2 = d1
+            d1 = e2
+            best = c
+        elif e2 < d2:
+            d2 = e2
+    return best, d1, d2
+
+
+#: Rows with a squared (shifted) norm above this are searched in float64 by
+#: the mixed passes: their float32 norms and products could overflow.
+MIXED_MAX_SQ = 2.0 ** 100
 
 
 @jit(parallel=True)
@@ -429,7 +474,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     move1, move2 : float - largest and second largest of ``moves``;
         move1_id : int - the center that moved most
     exact : bool - read every row and return the exact inertia (otherwise
-        the inertia is 0.0)
+        the returned inertia covers the searched rows only: not meaningful)
     int_probe : (0,) signed integers as wide as the search dtype
 
     Returns
@@ -519,48 +564,57 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 i = idx[v]
                 xn = xnb[v]
                 row = dots[v]
-                best = _nearest(row, c_norms_s, xnbs[v], vbuf, ib)
                 # rounding bound of the searched squared distances
                 err = s_err * (2.0 * (d + 3) * np.sqrt(xn) * c_max + 5.0 * (xn + c_norm_max))
-                if verify:
-                    thr = (vbuf[best] if keys else c_norms_s[best] - 2.0 * row[best]) + 2.0 * err
-                    cnt = 0
-                    if keys:
-                        for c in range(k):
-                            cnt += vbuf[c] <= thr
-                    else:
-                        for c in range(k):
-                            cnt += c_norms_s[c] - 2.0 * row[c] <= thr
-                    if cnt > 1:
-                        bd = np.inf
-                        for c in range(k):
-                            val = vbuf[c] if keys else c_norms_s[c] - 2.0 * row[c]
-                            if val <= thr:
-                                e2 = 0.0
-                                for j in range(d):
-                                    t = buf[v, j] - centers[c, j]
-                                    e2 += t * t
-                                if e2 < bd:
-                                    bd = e2
-                                    best = c
-                # second smallest searched distance, over every center but best
-                if keys:
-                    vbuf[best] = np.inf  # its key exceeds those of all finite values
-                    m2 = ib[0]
-                    for c in range(k):
-                        key = ib[c]
-                        m2 = key if key < m2 else m2
-                    ib[0] = m2
-                    d2 = vbuf[0]
+                if verify and xn > MIXED_MAX_SQ:
+                    # float32 norms could overflow: exact float64 search, and
+                    # the second distance lowered by its float64 rounding
+                    res = _exact_nearest2(buf[v], centers)
+                    best = res[0]
+                    lo2 = res[2] / u_slack
                 else:
-                    w2 = np.inf
-                    for c in range(k):
-                        val = c_norms_s[c] - 2.0 * row[c]
-                        if val < w2 and c != best:
-                            w2 = val
-                    d2 = xn + w2
-                d2 = d2 - err
-                bounds[i, 1] = _store_lower(np.sqrt(d2) if d2 > 0.0 else 0.0)
+                    best = _nearest(row, c_norms_s, xnbs[v], vbuf, ib)
+                    if verify:
+                        thr = (vbuf[best] if keys else c_norms_s[best] - 2.0 * row[best]) \
+                            + 2.0 * err
+                        cnt = 0
+                        if keys:
+                            for c in range(k):
+                                cnt += vbuf[c] <= thr
+                        else:
+                            for c in range(k):
+                                cnt += c_norms_s[c] - 2.0 * row[c] <= thr
+                        if cnt > 1:
+                            bd = np.inf
+                            for c in range(k):
+                                val = vbuf[c] if keys else c_norms_s[c] - 2.0 * row[c]
+                                if val <= thr:
+                                    e2 = 0.0
+                                    for j in range(d):
+                                        t = buf[v, j] - centers[c, j]
+                                        e2 += t * t
+                                    if e2 < bd:
+                                        bd = e2
+                                        best = c
+                    # second smallest searched distance, over every center but best
+                    if keys:
+                        vbuf[best] = np.inf  # its key exceeds those of all finite values
+                        m2 = ib[0]
+                        for c in range(k):
+                            key = ib[c]
+                            m2 = key if key < m2 else m2
+                        ib[0] = m2
+                        sec = np.float64(vbuf[0])
+                    else:
+                        w2 = np.inf
+                        for c in range(k):
+                            val = c_norms_s[c] - 2.0 * row[c]
+                            if val < w2 and c != best:
+                                w2 = val
+                        sec = xn + w2
+                    sec = sec - err
+                    lo2 = sec if sec > 0.0 else 0.0
+                bounds[i, 1] = _store_lower(np.sqrt(lo2))
                 dist = 0.0
                 for j in range(d):
                     e = buf[v, j] - centers[best, j]

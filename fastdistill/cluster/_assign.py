@@ -16,6 +16,20 @@ __all__ = ["chunk_rows", "n_slots", "int_probe", "assign", "assign_bounded", "sq
 MIXED_MIN_K = 32
 
 
+#: Squared center norms (of the shifted centers) for which the float32 search
+#: of float64 data keeps its rounding bound: well inside float32's normal
+#: range (rows with larger norms are searched in float64 by the kernels).
+MIXED_SQ_RANGE = (2.0 ** -100, 2.0 ** 100)
+
+
+def _mixed(X, c_norms) -> bool:
+    """Whether a float64 pass searches in float32 (and verifies near ties)."""
+    if X.dtype != np.float64 or c_norms.shape[0] < MIXED_MIN_K:
+        return False
+    top = float(c_norms.max())
+    return MIXED_SQ_RANGE[0] <= top <= MIXED_SQ_RANGE[1]
+
+
 def chunk_rows(n_centers: int) -> int:
     """Rows per chunk: the (rows, n_centers) product block stays near 128 KB.
 
@@ -113,7 +127,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     c_norms = np.einsum("ij,ij->i", centers, centers)
     centers_t = np.ascontiguousarray(centers.T)
     with parallel_region(slots):
-        if X.dtype == np.float64 and k >= MIXED_MIN_K:
+        if _mixed(X, c_norms):
             return K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
                                       c_norms.astype(np.float32), float(c_norms.max()),
                                       labels, rows, slots, update)[:4]
@@ -149,6 +163,8 @@ def add_totals(d_sums, d_wts, totals, labels, sw, update):
         New totals; an empty cluster's sums are exactly 0.
     """
     k = d_wts.shape[0]
+    if update and totals is not None and totals[0].shape != d_sums.shape:
+        raise ValueError("running totals without sums cannot be updated with sums")
     if sw.shape[0]:
         d_wts = np.bincount(labels, weights=sw, minlength=k).astype(np.float64)
     elif totals is not None:
@@ -184,8 +200,8 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
     update : bool
         Also return the per-cluster sums.
     exact : bool, default=True
-        Read every row and return the exact inertia (False: the inertia is
-        0.0 and rows that the bounds settle are not read).
+        Read every row and return the exact inertia (False: rows that the
+        bounds settle are not read, and the returned inertia is partial).
 
     Returns
     -------
@@ -211,9 +227,9 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
             move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
     gaps = K.half_gaps(centers)
     # float64 data search in float32 and verify near ties, as in assign()
-    mixed = X.dtype == np.float64 and k >= MIXED_MIN_K
-    search = np.float32 if mixed else X.dtype
     c_norms = np.einsum("ij,ij->i", centers, centers)
+    mixed = _mixed(X, c_norms)
+    search = np.float32 if mixed else X.dtype
     with parallel_region(slots):
         d_sums, d_wts, inertia, changed, searched = K.lloyd_bounded_pass(
             X, sw, shift, centers, np.ascontiguousarray(centers.T, dtype=search),
