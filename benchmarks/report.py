@@ -6,8 +6,9 @@ Usage::
     python benchmarks/report.py --family linear --repeat 5
     python benchmarks/report.py --size smoke    # quick check of the script
 
-Times are medians over ``--repeat`` runs (the JIT is warmed first; the
-garbage collector is off during each timed call, as in :mod:`timeit`). Peak extra
+Times are medians over ``--repeat`` runs after one untimed full-size warm-up
+call (the JIT is warmed before on small data; the garbage collector is off
+during each timed call, as in :mod:`timeit`). Peak extra
 memory is measured in a fresh process per (task, implementation): resident
 memory sampled every millisecond while the call runs, minus the memory held
 before it (the data). GFLOP/s (fastdistill's time) is printed for the tasks
@@ -55,7 +56,7 @@ def _median_time(fn, data, repeat: int) -> float:
     """
     times = []
     gc.collect()
-    for _ in range(repeat):
+    for _ in range(repeat + 1):
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -66,8 +67,10 @@ def _median_time(fn, data, repeat: int) -> float:
             if enabled:
                 gc.enable()
         if times[0] > 20.0:  # very slow baselines: one run is enough
-            break
-    return float(np.median(times))
+            return times[0]
+    # The first full-size call is a warm-up (buffers, page mappings, thread
+    # pools at this size): not counted.
+    return float(np.median(times[1:]))
 
 
 def memory_probe(task_name: str, impl: str, size: str) -> float:
