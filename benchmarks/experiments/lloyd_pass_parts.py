@@ -1,10 +1,11 @@
-"""Where the time of one k-means Lloyd pass goes at small k (k = 16, 200,000 x 32).
+"""Where the time of one k-means Lloyd pass goes (200,000 x 32; k = 16 float64 by default).
 
 A copy of the pass of ``fastdistill._kernels.cluster.lloyd_pass`` with three
 switches: the GEMM of the distance products, the nearest-center search, and
 the rest (exact distance, labels, sums). Printed: time per pass for
 (gemm, search, rest) on/off; (0, 0, 0) is the shifted copy of X alone.
-Run: ``PYTHONPATH=. python benchmarks/experiments/lloyd_pass_parts.py``.
+Run: ``PYTHONPATH=. python benchmarks/experiments/lloyd_pass_parts.py [k] [dtype]``
+(e.g. ``256 float32``: the search path of the float32 key search).
 """
 import time, numpy as np
 from numba import prange
@@ -55,14 +56,17 @@ def variant(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots, 
                         s_sums[best, j] += buf[i, j]
     return inert.sum()
 
-rng=np.random.default_rng(0); X=rng.standard_normal((200_000,32))
+import sys
+K_ARG = int(sys.argv[1]) if len(sys.argv) > 1 else 16
+DTYPE = np.dtype(sys.argv[2]) if len(sys.argv) > 2 else np.dtype(np.float64)
+rng=np.random.default_rng(0); X=rng.standard_normal((200_000,32)).astype(DTYPE)
 def tm(f, r=30):
     f(); ts=[]
     for _ in range(r):
         t0=time.perf_counter(); f(); ts.append(time.perf_counter()-t0)
     return np.min(ts)*1e3
-for k in (16,):
-    shift=X.mean(0); C=(X[:k]-shift).copy(); Ct=np.ascontiguousarray(C.T); cn=(C*C).sum(1); lab=np.zeros(len(X), np.int32)
+for k in (K_ARG,):
+    shift=X.mean(0); C=(X[:k]-shift).copy(); Ct=np.ascontiguousarray(C.T); cn=(C*C).sum(1).astype(DTYPE); lab=np.zeros(len(X), np.int32)
     rows=chunk_rows(k); sl=n_slots(len(X), k, 32)
     print("rows", rows, "slots", sl)
     for flags in [(1,1,1),(0,1,1),(1,0,1),(1,1,0),(0,0,0),(0,0,1)]:
