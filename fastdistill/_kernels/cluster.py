@@ -316,27 +316,24 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     prefetch_row(X, nxt + i)
                 row = dots[i]
                 xn = xnb[i]
-                big = xn > MIXED_MAX_SQ  # float32 norms could overflow
-                if big:
+                cnt = 0
+                thr = 0.0
+                if xn > MIXED_MAX_SQ:  # float32 norms could overflow: exact search
                     best = _exact_nearest2(buf[i], centers)[0]
                     verified[slot] += 1
                 else:
                     best = _nearest(row, c_norms32, xnb32[i], vbuf, ib)
-                err = MIXED_SLACK * u * (2.0 * (d + 3) * np.sqrt(xn) * c_max
-                                         + 5.0 * (xn + c_norm_max))
-                # centers whose float32 value lies within 2 err of the best
-                cnt = 0
-                thr = 0.0
-                if big:
-                    pass
-                elif keys:
-                    thr = vbuf[best] + 2.0 * err
-                    for c in range(k):
-                        cnt += vbuf[c] <= thr
-                else:
-                    thr = c_norms32[best] - 2.0 * row[best] + 2.0 * err
-                    for c in range(k):
-                        cnt += c_norms32[c] - 2.0 * row[c] <= thr
+                    err = MIXED_SLACK * u * (2.0 * (d + 3) * np.sqrt(xn) * c_max
+                                             + 5.0 * (xn + c_norm_max))
+                    # centers whose float32 value lies within 2 err of the best
+                    if keys:
+                        thr = vbuf[best] + 2.0 * err
+                        for c in range(k):
+                            cnt += vbuf[c] <= thr
+                    else:
+                        thr = c_norms32[best] - 2.0 * row[best] + 2.0 * err
+                        for c in range(k):
+                            cnt += c_norms32[c] - 2.0 * row[c] <= thr
                 if cnt > 1:
                     verified[slot] += 1
                     bd = np.inf
