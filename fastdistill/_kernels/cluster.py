@@ -75,35 +75,6 @@ def _nearest(row, c_norms, xn, vbuf, ib):
     return best
 
 
-@jit(inline="always")
-def _nearest2(row, c_norms, xn, vbuf, ib):
-    """Nearest index and the two smallest squared distances.
-
-    As :func:`_nearest`; the second distance equals the first on ties and is
-    ``inf`` for a single center.
-    """
-    k = row.shape[0]
-    if k < KEY_SEARCH_MIN_K:
-        best = _nearest(row, c_norms, xn, vbuf, ib)
-        v2 = np.inf
-        for c in range(k):
-            v = c_norms[c] - 2.0 * row[c]
-            if v < v2 and c != best:
-                v2 = v
-        d1 = xn + c_norms[best] - 2.0 * row[best]
-        d2 = xn + v2
-        return best, (d1 if d1 > 0.0 else 0.0), (d2 if d2 > 0.0 else 0.0)
-    best = _nearest(row, c_norms, xn, vbuf, ib)
-    d1 = vbuf[best]
-    vbuf[best] = np.inf  # its key exceeds those of all finite values
-    m2 = ib[0]
-    for c in range(k):
-        key = ib[c]
-        m2 = key if key < m2 else m2
-    ib[0] = m2
-    return best, d1, vbuf[0]
-
-
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
                update, int_probe, exact_inertia, incremental):
@@ -403,8 +374,11 @@ def _store_upper(v):
 
 @jit(inline="always")
 def _exact_nearest2(row, centers):
-    """Nearest center of a (shifted) row by exact differences; its squared
-    distance and the second smallest one (``inf`` for one center)."""
+    """Return the nearest center of a shifted row by exact differences.
+
+    Also its squared distance and the second smallest one (``inf`` for one
+    center).
+    """
     k, d = centers.shape
     best = 0
     d1 = np.inf

@@ -330,10 +330,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                 sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
                                                      bool(self.verbose), totals)
             totals = (sums, wts)
-            sums, wts = sums.copy(), wts.copy()  # _relocate edits its own copies
             previous = centers
             empty = np.flatnonzero(wts == 0)
-            if empty.size:
+            if empty.size:  # relocation edits copies: the totals follow the labels
+                sums, wts = sums.copy(), wts.copy()
                 self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty)
             new = (sums / np.where(wts > 0, wts, 1.0)[:, None]).astype(X.dtype)
             new[wts == 0] = centers[wts == 0]
