@@ -230,18 +230,23 @@ def test_bad_input():
 
 # ------------------------------------------------------------------ kernels
 
+from fastdistill._jit import jit  # noqa: E402
 from fastdistill._kernels import cluster as K  # noqa: E402
+from fastdistill._kernels._intrinsics import nearest_two  # noqa: E402
 from fastdistill.cluster import _kmeans  # noqa: E402
-from fastdistill.cluster._assign import assign, assign_bounded, int_probe  # noqa: E402
+from fastdistill.cluster._assign import assign, assign_bounded  # noqa: E402
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("k", [1, 2, 5, 63, 64, 65, 200])
+@pytest.mark.parametrize("k", [1, 2, 5, 15, 16, 17, 31, 33, 47, 64, 65, 200])
 def test_nearest_search_against_numpy(dtype, k, rng):
-    """Compare loop (k < 64) and integer-key search (k >= 64) agree with NumPy."""
-    keys = k >= K.KEY_SEARCH_MIN_K
-    vbuf = np.empty(k, dtype=dtype)
-    ib = vbuf.view(int_probe(dtype).dtype)
+    """Compare loop (k < 16) and one-sweep vector search (k >= 16) agree with NumPy.
+
+    The vector search also returns the smallest distance and the second
+    smallest over every other center; k covers no whole vector, one, two
+    and several, with and without a remainder.
+    """
+    vector = k >= K.VECTOR_SEARCH_MIN_K
     for trial in range(40):
         row = rng.normal(size=k).astype(dtype)
         c_norms = rng.uniform(0, 3, size=k).astype(dtype)
@@ -252,14 +257,23 @@ def test_nearest_search_against_numpy(dtype, k, rng):
         if trial % 4 == 1 and k > 3:  # rounded distances below zero
             c_norms[2] = 2 * row[2] - xn - dtype(1e-3)
             c_norms[3] = 2 * row[3] - xn - dtype(2e-3)
-        # The key search ranks squared distances clipped at zero (the first
-        # of several zeros wins); the compare loop ranks ||c||^2 - 2 x.c.
+        if trial % 4 == 2 and k > 3:  # the smallest value in the last center
+            c_norms[-1] = -3.0 * abs(row).max()
+        # The vector search ranks squared distances clipped at zero (the
+        # first of several zeros wins); the compare loop ranks ||c||^2 - 2 x.c.
         d = np.maximum(xn + c_norms - (row + row), 0)
-        ranked = d if keys else c_norms.astype(np.float64) - 2.0 * row
-        best = K._nearest(row, c_norms, xn, vbuf, ib)
+        ranked = d if vector else c_norms.astype(np.float64) - 2.0 * row
+        best = K._nearest(row, c_norms, xn)
         assert best == int(np.argmin(ranked))
-        if keys:
-            np.testing.assert_array_equal(vbuf, d)
+        b2, v1, v2 = _nearest_two(row, c_norms, xn)
+        assert b2 == int(np.argmin(d)) and v1 == d.min()
+        assert v2 == (np.delete(d, b2).min() if k > 1 else np.inf)
+        assert [K._clipped(row, c_norms, xn, c) for c in range(k)] == list(d)
+
+
+@jit(cache=False)
+def _nearest_two(row, c_norms, xn):
+    return nearest_two(row, c_norms, xn)
 
 
 def _moves(X, k, seed):
@@ -527,7 +541,7 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, int_probe(np.float64), True, False)
+                         3, True, True, False)
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -556,7 +570,7 @@ def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
                                (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
         outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
-                                 int_probe(dtype), exact, False))
+                                 exact, False))
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)

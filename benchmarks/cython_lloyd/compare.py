@@ -60,7 +60,7 @@ from numba import prange  # noqa: E402
 
 from fastdistill._kernels import cluster as K  # noqa: E402
 from fastdistill._kernels._intrinsics import prefetch_row  # noqa: E402
-from fastdistill.cluster._assign import assign, chunk_rows, int_probe, n_slots  # noqa: E402
+from fastdistill.cluster._assign import assign, chunk_rows, n_slots  # noqa: E402
 
 N, D = 200_000, 32
 
@@ -130,7 +130,7 @@ def chunk_product(buf, m, centers, centers_t, dots, form):
 
 @jit(parallel=True, cache=False)
 def lloyd_pass_loops(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-                     form, int_probe):
+                     form):
     """``K.lloyd_pass`` (no weights, update=True) with the product in loops.
 
     ``form`` as :func:`_loop_product`.
@@ -148,8 +148,6 @@ def lloyd_pass_loops(X, shift, centers, centers_t, c_norms, labels, chunk_rows, 
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
         xnb = np.empty(chunk_rows, dtype=X.dtype)
         dots = np.empty((chunk_rows, k), dtype=X.dtype)
-        vbuf = np.empty(k, dtype=X.dtype)
-        ib = vbuf.view(int_probe.dtype)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
@@ -167,7 +165,7 @@ def lloyd_pass_loops(X, shift, centers, centers_t, c_norms, labels, chunk_rows, 
             for i in range(m):
                 if i < n_next:
                     prefetch_row(X, nxt + i)
-                best = K._nearest(dots[i], c_norms, xnb[i], vbuf, ib)
+                best = K._nearest(dots[i], c_norms, xnb[i])
                 dist = 0.0
                 for j in range(d):
                     t = buf[i, j] - centers[best, j]
@@ -221,13 +219,12 @@ class Pass:
         self.sw = np.empty(0)
         self.rows = chunk_rows(k)
         self.slots = n_slots(X.shape[0], k, X.shape[1])
-        self.probe = int_probe(X.dtype)
 
     def numba(self, threads):
         with num_threads(threads), parallel_region(self.slots):
             return K.lloyd_pass(self.X, self.sw, self.shift, self.centers, self.centers_t,
                                 self.c_norms, self.labels, self.rows, self.slots, True,
-                                self.probe, True, False)
+                                True, False)
 
     def cython(self, threads):
         with _get_controller().limit(limits=1, user_api="blas"):
@@ -242,8 +239,7 @@ class Pass:
     def loops(self, threads, form):
         with num_threads(threads), parallel_region(self.slots):
             return lloyd_pass_loops(self.X, self.shift, self.centers, self.centers_t,
-                                    self.c_norms, self.labels, self.rows, self.slots, form,
-                                    self.probe)
+                                    self.c_norms, self.labels, self.rows, self.slots, form)
 
 
 def timed(p: Pass, impls: dict, threads: int, repeat: int) -> dict:

@@ -12,11 +12,11 @@ from numba import prange
 from fastdistill._jit import jit
 from fastdistill._kernels.cluster import _nearest
 from fastdistill._kernels._intrinsics import prefetch_row
-from fastdistill.cluster._assign import chunk_rows, n_slots, int_probe
+from fastdistill.cluster._assign import chunk_rows, n_slots
 from fastdistill._threads import parallel_region
 
 @jit(parallel=True)
-def variant(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots, int_probe, do_gemm, do_search, do_rest):
+def variant(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots, do_gemm, do_search, do_rest):
     n, d = X.shape
     k = centers.shape[0]
     n_chunks = (n + chunk_rows - 1) // chunk_rows
@@ -27,8 +27,6 @@ def variant(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots, 
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
         xnb = np.empty(chunk_rows, dtype=X.dtype)
         dots = np.zeros((chunk_rows, k), dtype=X.dtype)
-        vbuf = np.empty(k, dtype=X.dtype)
-        ib = vbuf.view(int_probe.dtype)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
@@ -43,7 +41,7 @@ def variant(X, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots, 
             if do_gemm:
                 np.dot(buf[:m], centers_t, dots[:m])
             for i in range(m):
-                best = _nearest(dots[i], c_norms, xnb[i], vbuf, ib) if do_search else (r0 + i) % k
+                best = _nearest(dots[i], c_norms, xnb[i]) if do_search else (r0 + i) % k
                 if do_rest:
                     dist = 0.0
                     for j in range(d):
@@ -71,4 +69,4 @@ for k in (K_ARG,):
     print("rows", rows, "slots", sl)
     for flags in [(1,1,1),(0,1,1),(1,0,1),(1,1,0),(0,0,0),(0,0,1)]:
         with parallel_region(sl):
-            print(k, flags, "%.2f ms" % tm(lambda: variant(X, shift, C, Ct, cn, lab, rows, sl, int_probe(X.dtype), *map(bool,flags))))
+            print(k, flags, "%.2f ms" % tm(lambda: variant(X, shift, C, Ct, cn, lab, rows, sl, *map(bool,flags))))

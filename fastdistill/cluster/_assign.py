@@ -7,7 +7,7 @@ import numpy as np
 from .._kernels import cluster as K
 from .._threads import parallel_region
 
-__all__ = ["chunk_rows", "n_slots", "int_probe", "assign", "assign_bounded", "sq_distances"]
+__all__ = ["chunk_rows", "n_slots", "assign", "assign_bounded", "sq_distances"]
 
 
 #: From this many centers on, float64 passes search in float32 and verify
@@ -67,22 +67,6 @@ def n_slots(n_rows: int, n_centers: int, n_features: int) -> int:
     return int(max(1, min(n_chunks, 32, (64 << 20) // max(1, n_centers * n_features * 8))))
 
 
-def int_probe(dtype) -> np.ndarray:
-    """Empty signed-integer array as wide as ``dtype`` (the kernels' key type).
-
-    Parameters
-    ----------
-    dtype : numpy dtype
-        float32 or float64.
-
-    Returns
-    -------
-    probe : ndarray of shape (0,)
-        int32 for float32, int64 for float64.
-    """
-    return np.empty(0, dtype=np.int32 if np.dtype(dtype).itemsize == 4 else np.int64)
-
-
 def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=None):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
@@ -133,7 +117,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
                                       labels, rows, slots, update)[:4]
         sums, wts, inertia, changed = K.lloyd_pass(
             X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
-            update, int_probe(X.dtype), bool(exact_inertia), totals is not None)
+            update, bool(exact_inertia), totals is not None)
     if totals is not None:
         sums, wts = add_totals(sums, wts, totals, labels, sw, update)
     return sums, wts, inertia, changed
@@ -234,8 +218,7 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
         d_sums, d_wts, inertia, changed, searched = K.lloyd_bounded_pass(
             X, sw, shift, centers, np.ascontiguousarray(centers.T, dtype=search),
             c_norms.astype(search), float(c_norms.max()), mixed, labels, bounds, gaps,
-            moves, move1, move1_id, move2, rows, slots, update, bool(exact),
-            int_probe(search))
+            moves, move1, move1_id, move2, rows, slots, update, bool(exact))
     d_sums, d_wts = add_totals(d_sums, d_wts, totals, labels, sw, update)
     return d_sums, d_wts, inertia, changed, searched
 
