@@ -625,6 +625,32 @@ def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
             out[i, c] = v if v > 0.0 else 0.0
 
 
+@jit
+def _kpp_fold(row, xs, cls, cc, closest, owner, last_id, r0, whole, idx):
+    """Fold the last chosen center (products ``row``) into ``cls`` and ``closest``.
+
+    Visited row ``v`` is row ``r0 + v`` of X when ``whole`` (``cls`` is then
+    ``closest[r0:]`` itself), else ``idx[v]``; where the center is nearer,
+    ``owner`` becomes ``last_id``. A function of its own: written in the
+    parallel loop with the row index picked per row, the k-means++ pass on
+    1,000,000 x 32 took 19-20 ms instead of 16.5.
+    """
+    if whole:
+        for v in range(xs.shape[0]):
+            d0 = xs[v] + cc - 2.0 * row[v]
+            if d0 < cls[v]:
+                cls[v] = d0 if d0 > 0.0 else 0.0  # cls is closest[r0:]
+                owner[r0 + v] = last_id
+    else:
+        for v in range(xs.shape[0]):
+            d0 = xs[v] + cc - 2.0 * row[v]
+            if d0 < cls[v]:
+                d0 = d0 if d0 > 0.0 else 0.0
+                cls[v] = d0
+                closest[idx[v]] = d0
+                owner[idx[v]] = last_id
+
+
 @jit(parallel=True)
 def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, last_id,
              x_norms, fill_norms, block_rows, n_slots):
@@ -682,7 +708,7 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
     for slot in prange(n_slots):
         xn = np.empty(block_rows)
         cl = np.empty(block_rows)
-        wv = np.empty(block_rows)
+        wv = np.empty(block_rows, dtype=sw.dtype)
         idx = np.empty(block_rows, dtype=np.int64)
         xbuf = np.empty((block_rows, d), dtype=X.dtype)
         dflat = np.empty(nc * block_rows, dtype=X.dtype)
@@ -690,18 +716,29 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
         for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
             r0 = b * block_rows
             m = min(n, r0 + block_rows) - r0
+            # The rows to read, counted first: when they are all of the block
+            # (the rule on data without clear clusters) the per-row arrays
+            # are used in place, else the rows are listed and their values
+            # gathered (with every row gathered, a pass on 1,000,000 x 32
+            # took 19-20 ms; in place, 16.5).
             nv = 0
-            base = 0.0
             for i in range(r0, r0 + m):
-                c0 = closest[i]
-                w = sw[i] if has_w else 1.0
-                if 4.0 * c0 * (1.0 + 1e-6) >= bound[owner[i]]:
-                    idx[nv] = i
-                    cl[nv] = c0
-                    wv[nv] = w
+                if 4.0 * closest[i] * (1.0 + 1e-6) >= bound[owner[i]]:
                     nv += 1
-                else:
-                    base += w * c0
+            whole = nv == m
+            base = 0.0
+            if not whole:
+                nv = 0
+                for i in range(r0, r0 + m):
+                    c0 = closest[i]
+                    w = sw[i] if has_w else 1.0
+                    if 4.0 * c0 * (1.0 + 1e-6) >= bound[owner[i]]:
+                        idx[nv] = i
+                        cl[nv] = c0
+                        wv[nv] = w
+                        nv += 1
+                    else:
+                        base += w * c0
             acc = pots[b]
             for c in range(nc):
                 acc[c] = base
@@ -726,46 +763,56 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                 np.dot(cols, xbuf[:nv].T, dt)
             if fill_norms:
                 for v in range(nv):
-                    i = idx[v]
+                    i = r0 + v if whole else idx[v]
                     s = 0.0
                     for j in range(d):
                         t = X[i, j] - shift[j]
                         s += t * t
                     x_norms[i] = s
-            for v in range(nv):
-                xn[v] = x_norms[idx[v]]
-            if dense and nv < m:  # line the visited rows' products up with v
+            if whole:
+                xs = x_norms[r0:r0 + m]
+                cls = closest[r0:r0 + m]
+                ws = sw[r0:r0 + m]  # empty without weights
+            else:
+                for v in range(nv):
+                    xn[v] = x_norms[idx[v]]
+                xs = xn[:nv]
+                cls = cl[:nv]
+                ws = wv[:nv]
+            if dense and not whole:  # line the visited rows' products up with v
                 for c in range(nc):
                     row = dt[c]
                     for v in range(nv):
                         row[v] = row[idx[v] - r0]  # idx[v] - r0 >= v: in place is safe
             if use_first:
-                cc = c_const[0]
-                row = dt[0]
-                for v in range(nv):
-                    d0 = xn[v] + cc - 2.0 * row[v]
-                    if d0 < cl[v]:
-                        d0 = d0 if d0 > 0.0 else 0.0
-                        cl[v] = d0
-                        closest[idx[v]] = d0
-                        owner[idx[v]] = last_id
+                _kpp_fold(dt[0], xs, cls, c_const[0], closest, owner, last_id, r0, whole, idx)
             # A dense block: the next one is likely dense too; load it meanwhile.
             nxt = r0 + m
             n_next = min(n, nxt + block_rows) - nxt if dense else 0
             for q in range(nxt, nxt + n_next):
                 prefetch_row(X, q)
             s = 0.0
-            for v in range(nv):
-                s += wv[v] * cl[v]
+            if has_w:
+                for v in range(nv):
+                    s += ws[v] * cls[v]
+            else:
+                for v in range(nv):
+                    s += cls[v]
             acc[0] += s
             for c in range(1, nc):
                 cc = c_const[c]
                 row = dt[c]
                 s = 0.0
-                for v in range(nv):
-                    dc = xn[v] + cc - 2.0 * row[v]
-                    c_l = cl[v]
-                    s += wv[v] * (dc if dc < c_l else c_l)
+                if has_w:
+                    for v in range(nv):
+                        dc = xs[v] + cc - 2.0 * row[v]
+                        c_l = cls[v]
+                        s += ws[v] * (dc if dc < c_l else c_l)
+                else:
+                    for v in range(nv):
+                        dc = xs[v] + cc - 2.0 * row[v]
+                        c_l = cls[v]
+                        s += dc if dc < c_l else c_l
                 acc[c] += s
     return pots
 
