@@ -786,11 +786,6 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                         row[v] = row[idx[v] - r0]  # idx[v] - r0 >= v: in place is safe
             if use_first:
                 _kpp_fold(dt[0], xs, cls, c_const[0], closest, owner, last_id, r0, whole, idx)
-            # A dense block: the next one is likely dense too; load it meanwhile.
-            nxt = r0 + m
-            n_next = min(n, nxt + block_rows) - nxt if dense else 0
-            for q in range(nxt, nxt + n_next):
-                prefetch_row(X, q)
             s = 0.0
             if has_w:
                 for v in range(nv):
