@@ -65,7 +65,7 @@ def warm_clustering() -> None:
     from .distill import KMeansFeatures, LocalLinearRegressor
 
     # 64 prototypes: the paths of 32 clusters and more (bounded search,
-    # integer-key nearest centre), which the demo's 64 and 128 take.
+    # float32 search of float64 data), which the demo's 64 and 128 take.
     X, y = _data(n=512)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

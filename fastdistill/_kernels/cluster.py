@@ -23,8 +23,8 @@ __all__ = ["lloyd_pass", "lloyd_pass_mixed", "lloyd_bounded_pass", "half_gaps",
 #: plain compare loop is faster. Measured (one core, rows in cache,
 #: nanoseconds per row, float32 / float64): k = 8: 5 / 4 by the loop, 10 / 5
 #: by the vector search; k = 16: 11 / 8 against 6 / 6; k = 32: 24 / 17
-#: against 7 / 8; k = 256: 114 / 149 by the former three-sweep integer-key
-#: search against 36 / 51.
+#: against 7 / 8; k = 256: 114 / 149 by the former integer-key search and
+#: second-minimum sweep (four vectorised sweeps) against 36 / 51.
 VECTOR_SEARCH_MIN_K = 16
 
 
