@@ -392,9 +392,10 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     and searched against all centers, in the dtype of ``centers_ts`` (float32
     for float64 data: then, when ``verify``, near ties are settled by exact
     float64 distances as in :func:`lloyd_pass_mixed`); their bounds become
-    the exact own distance and the second smallest searched distance lowered
-    by its rounding bound. Labels equal those of :func:`lloyd_pass` (ties
-    aside).
+    the smallest searched distance raised by its rounding bound (the exact
+    distance when ``exact``, which also sums the inertia, or when a near tie
+    was settled in float64) and the second smallest searched distance
+    lowered by it. Labels equal those of :func:`lloyd_pass` (ties aside).
 
     Only rows whose label changes touch the sums, so the pass returns the
     *changes* of the per-cluster sums and weights (a row moving from ``a`` to
@@ -508,11 +509,13 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                     res = _exact_nearest2(buf[v], centers)
                     best = res[0]
                     lo2 = res[2] / u_slack
+                    up2 = res[1] * u_slack
                 else:
                     top = nearest_two(row, c_norms_s, xnbs[v])
                     best = top[0]
                     # the second smallest searched distance, over every center but best
                     sec = np.float64(top[2])
+                    up2 = top[1] + err
                     thr = top[1] + 2.0 * err
                     if verify and top[2] <= thr:
                         # near tie in float32: settled by exact float64 distances
@@ -528,16 +531,20 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                                     best = c
                         if best != top[0]:  # the searched best is now one of the others
                             sec = np.float64(top[1])
+                            up2 = -1.0  # the exact distance instead, below
                     sec = sec - err
                     lo2 = sec if sec > 0.0 else 0.0
                 bounds[i, 1] = _store_lower(np.sqrt(lo2))
-                dist = 0.0
-                for j in range(d):
-                    e = buf[v, j] - centers[best, j]
-                    dist += e * e
-                bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
                 w = sw[i] if has_w else 1.0
-                inert[slot] += w * dist
+                if exact or up2 < 0.0:
+                    dist = 0.0
+                    for j in range(d):
+                        e = buf[v, j] - centers[best, j]
+                        dist += e * e
+                    bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
+                    inert[slot] += w * dist
+                else:  # the searched distance raised by its rounding bound
+                    bounds[i, 0] = _store_upper(np.sqrt(up2))
                 old = labels[i]
                 if old != best:
                     changed[slot] += 1
