@@ -316,6 +316,7 @@ def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
         np.testing.assert_allclose(wb, wp, rtol=1e-12)
         if exact:
             assert ib_ == pytest.approx(ip, rel=1e-9)
+        _assert_bounds_hold(X, shift, C, lab_b, bounds)  # exact pass or not
         totals = (sb, wb)
         previous = C.astype(np.float64)
         searched.append(nb)
@@ -327,14 +328,18 @@ def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
     _, _, ib_, cb, _ = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, None, False)
     np.testing.assert_array_equal(lab_b, lab_p)
     assert cb == cp and ib_ == pytest.approx(ip, rel=1e-9)
-    # The bounds are bounds: the own center is no farther than the upper one,
-    # no other center nearer than the lower one.
+    _assert_bounds_hold(X, shift, C, lab_b, bounds)
+
+
+def _assert_bounds_hold(X, shift, C, labels, bounds):
+    """The bounds are bounds: the own center is no farther than the upper one,
+    no other center nearer than the lower one."""
     Xs = X.astype(np.float64) - shift
     D = np.sqrt(((Xs[:, None, :] - C.astype(np.float64)[None]) ** 2).sum(-1))
     rows = np.arange(len(X))
-    assert np.all(bounds[:, 0] >= D[rows, lab_b] * (1 - 1e-6) - 1e-6)
-    D[rows, lab_b] = np.inf
-    assert np.all(bounds[:, 1] <= D.min(1) * (1 + 1e-6) + 1e-6)
+    assert np.all(bounds[:, 0] >= D[rows, labels] * (1 - 1e-12))
+    D[rows, labels] = np.inf
+    assert np.all(bounds[:, 1] <= D.min(1) * (1 + 1e-12))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
