@@ -144,7 +144,7 @@ def test_input_not_modified_and_read_only_ok():
 
 
 def test_duplicate_points_many_clusters():
-    """Exact ties (duplicate rows and centers) with the key search and bounds."""
+    """Exact ties (duplicate rows and centers) with the vector search and bounds."""
     X = np.repeat(_blobs(n=100, d=3, k=5), 3, axis=0)
     init = np.vstack([X[:90:3], X[:90:3], X[-30:-20]])  # 30 centers twice
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
@@ -227,6 +227,34 @@ def test_bad_input():
     with pytest.raises(ValueError, match="3 features"):
         km.predict(X[:, :2])
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [16, 40, 64])
+def test_data_near_the_overflow_limit_is_labelled_or_refused(dtype, k):
+    # The search forms ||x - s||^2 + ||c - s||^2 and 2 x.c, up to 8 d max|x|^2.
+    # Just inside that limit every row gets the nearest center; just above
+    # it the fit is refused (an overflowed sum gave a far center distance 0).
+    rng = np.random.default_rng(0)
+    top = float(np.finfo(dtype).max)
+    for scale, ok in ((0.97, True), (1.3, False)):
+        M = np.sqrt(top / (8 * 2)) * scale
+        X = np.vstack([-M * (1 - 0.01 * rng.random((3000, 2))), [[M, -0.4 * M]],
+                       [[M, M]]]).astype(dtype)
+        init = np.vstack([X[[-2, -1]], X[rng.choice(3000, k - 2, replace=False)]])
+        km = KMeans(k, init=init, n_init=1, max_iter=1, tol=0)
+        if not ok:
+            with pytest.raises(ValueError, match="too large for k-means"):
+                km.fit(X)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicate centers, empty clusters
+            km.fit(X)
+        Xs = X.astype(np.float64) / M  # exact distances, scaled into range
+        C = init.astype(np.float64) / M
+        D = ((Xs[-2:, None] - C[None]) ** 2).sum(-1)
+        assert km.labels_[-1] == 1 and km.labels_[-2] == 0
+        np.testing.assert_array_equal(km.labels_[-2:], D.argmin(1))
 
 # ------------------------------------------------------------------ kernels
 
@@ -497,7 +525,7 @@ def test_kpp_pass_against_numpy_and_bounds(rng):
 @pytest.mark.parametrize("max_iter", [1, 2, 5, 30])
 @pytest.mark.parametrize("k", [40, 70])
 def test_lloyd_many_clusters_matches_sklearn(dtype, max_iter, k):
-    """Hamerly bounds (k >= 32) and the integer-key search (k >= 64): still Lloyd."""
+    """Hamerly bounds (k >= 32) and the one-sweep vector search (k >= 16): still Lloyd."""
     X = _blobs(n=4000, d=6, k=k, dtype=dtype, offset=100.0)
     init = X[::50][:k].copy()
     ours = KMeans(k, init=init, max_iter=max_iter, tol=0).fit(X)
@@ -609,7 +637,7 @@ def test_fit_near_origin_skips_the_shift_and_matches_sklearn():
 @pytest.mark.parametrize("weighted", [False, True])
 def test_fit_neither_modifies_nor_copies_X(dtype, k, weighted, monkeypatch):
     """k = 5: plain passes; k = 70: Hamerly-bounded passes from the second
-    iteration on (float64: float32 search verified in float64; key search)."""
+    iteration on (float64: float32 search verified in float64; vector search)."""
     import tracemalloc
 
     rng = np.random.default_rng(7)

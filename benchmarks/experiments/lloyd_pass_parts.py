@@ -5,7 +5,7 @@ switches: the GEMM of the distance products, the nearest-center search, and
 the rest (exact distance, labels, sums). Printed: time per pass for
 (gemm, search, rest) on/off; (0, 0, 0) is the shifted copy of X alone.
 Run: ``PYTHONPATH=. python benchmarks/experiments/lloyd_pass_parts.py [k] [dtype]``
-(e.g. ``256 float32``: the search path of the float32 key search).
+(e.g. ``256 float32``: the float32 one-sweep vector search).
 """
 import time, numpy as np
 from numba import prange

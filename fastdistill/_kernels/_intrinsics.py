@@ -91,7 +91,9 @@ def nearest_two(typingctx, row, c_norms, xn):
     value's first index and its second smallest value (one more step on one
     set when a whole vector is left); the lanes are merged at the end (ties
     to the smallest index) and the last ``k mod lanes`` centers scanned one
-    by one. Written in LLVM IR because the compiler does
+    by one. ``c_norms`` must be at least as long as ``row`` (not checked:
+    the kernels pass the centers' norms with their products). Written in
+    LLVM IR because the compiler does
     not keep such per-lane state in registers when it is written as loops:
     this replaces three to five vectorised sweeps (distances, minimum, index,
     second minimum, near-tie count) by one.

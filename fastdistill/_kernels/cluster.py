@@ -141,15 +141,15 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     prefetch_row(X, nxt + i)
                 best = _nearest(dots[i], c_norms, xnb[i])
                 w = sw[r0 + i] if has_w else 1.0
-                if exact_inertia:
+                if exact_inertia:  # differences in float64, as the bounded pass
                     dist = 0.0
                     if shifted:
                         for j in range(d):
-                            t = buf[i, j] - centers[best, j]
+                            t = np.float64(buf[i, j]) - np.float64(centers[best, j])
                             dist += t * t
                     else:
                         for j in range(d):
-                            t = X[r0 + i, j] - centers[best, j]
+                            t = np.float64(X[r0 + i, j]) - np.float64(centers[best, j])
                             dist += t * t
                     inert[slot] += w * dist
                 old = labels[r0 + i]
@@ -415,7 +415,8 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     move1, move2 : float - largest and second largest of ``moves``;
         move1_id : int - the center that moved most
     exact : bool - read every row and return the exact inertia (otherwise
-        the returned inertia covers the searched rows only: not meaningful)
+        the returned inertia is not meaningful: it sums only the rows whose
+        float32 near tie was settled in float64)
 
     Returns
     -------
@@ -438,6 +439,10 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     u_slack = 1.0 + 4.0 * (d + 2) * eps
     c_max = np.sqrt(c_norm_max)
     s_err = MIXED_SLACK * 0.5 * eps_s
+    # absolute part: below the search dtype's normal range every rounding
+    # can be off by half its smallest subnormal (2**-150 in float32), which
+    # no relative bound covers (float32 data scaled by 2**-66 broke bounds)
+    s_abs = (4.0 * d + 16.0) * np.finfo(c_norms_s.dtype).tiny * eps_s
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
@@ -473,7 +478,9 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                         t = X[i, j] - shift[j]
                         buf[nb, j] = t
                         xn += t * t
-                        e = t - centers[a, j]
+                        # in float64: float32 squares of tiny differences
+                        # would round below the relative slack
+                        e = np.float64(t) - np.float64(centers[a, j])
                         da += e * e
                     if da * u_slack <= z * z:
                         bounds[i, 0] = _store_upper(np.sqrt(da * u_slack))
@@ -502,7 +509,8 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 xn = xnb[v]
                 row = dots[v]
                 # rounding bound of the searched squared distances
-                err = s_err * (2.0 * (d + 3) * np.sqrt(xn) * c_max + 5.0 * (xn + c_norm_max))
+                err = s_err * (2.0 * (d + 3) * np.sqrt(xn) * c_max + 5.0 * (xn + c_norm_max)) \
+                    + s_abs
                 if verify and xn > MIXED_MAX_SQ:
                     # float32 norms could overflow: exact float64 search, and
                     # the second distance lowered by its float64 rounding
@@ -539,7 +547,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 if exact or up2 < 0.0:
                     dist = 0.0
                     for j in range(d):
-                        e = buf[v, j] - centers[best, j]
+                        e = np.float64(buf[v, j]) - np.float64(centers[best, j])
                         dist += e * e
                     bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
                     inert[slot] += w * dist
@@ -751,8 +759,9 @@ def kpp_pass(X, sw, shift, cands_t, c_const, use_first, closest, owner, bound, l
                 acc[c] = base
             if nv == 0:
                 continue
-            # Few visited rows: gather them (the copy costs about what it
-            # saves once half the rows are read); many: the whole block.
+            # Few visited rows: gather them; from 40 % of the block on, the
+            # GEMM takes the whole block (gathering would cost about what it
+            # saves).
             # Products column-major, (n_cols, rows): every loop below runs
             # along the rows, contiguous and vectorised, with one running sum
             # per column.

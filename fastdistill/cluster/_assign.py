@@ -108,7 +108,8 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     k = centers.shape[0]
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
-    c_norms = np.einsum("ij,ij->i", centers, centers)
+    c64 = centers.astype(np.float64)
+    c_norms = np.einsum("ij,ij->i", c64, c64)  # in float64, rounded once to the search dtype
     centers_t = np.ascontiguousarray(centers.T)
     with parallel_region(slots):
         if _mixed(X, c_norms):
@@ -210,8 +211,11 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
             move1_id = int(order[-1])
             move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
     gaps = K.half_gaps(centers)
-    # float64 data search in float32 and verify near ties, as in assign()
-    c_norms = np.einsum("ij,ij->i", centers, centers)
+    # float64 data search in float32 and verify near ties, as in assign().
+    # Norms in float64, rounded once to the search dtype: a float32 sum can
+    # be off by more than the search's rounding bound allows for (d = 1024).
+    c64 = centers.astype(np.float64)
+    c_norms = np.einsum("ij,ij->i", c64, c64)
     mixed = _mixed(X, c_norms)
     search = np.float32 if mixed else X.dtype
     with parallel_region(slots):
@@ -265,6 +269,7 @@ def distance_layout(X, centers):
     out : ndarray of shape (n, k)
         Uninitialised output, in X's dtype.
     """
-    c_norms = np.einsum("ij,ij->i", centers, centers).astype(X.dtype)
+    c64 = centers.astype(np.float64)
+    c_norms = np.einsum("ij,ij->i", c64, c64).astype(X.dtype)
     out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
     return c_norms, chunk_rows(centers.shape[0]), out

@@ -406,13 +406,18 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
             _too_large(X)
-        # Squared distances are at most 4 d max|x|^2, and n (mean^2 + var) is
-        # a column's sum of squares, at least its largest square: a cheap
-        # screen before looking at max|x| against X's dtype.
-        limit = float(np.finfo(X.dtype).max)
-        if 4.0 * d * float((n * (mean * mean + var)).max()) > limit:
-            big = float(np.abs(X).max())
-            if 4.0 * d * big * big > limit:
+        # The search adds ||x - s||^2 + ||c - s||^2 and 2 x.c, each at most
+        # 4 d max|x|^2 (shifted values are at most 2 max|x|): 8 d max|x|^2
+        # (with a margin for rounding) must stay finite in X's dtype, or an
+        # overflowed distance could win. n (mean^2 + var) is a column's sum
+        # of squares, at least its largest square: a cheap screen before
+        # looking at max|x|.
+        limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
+        with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
+            screen = d * float((n * (mean * mean + var)).max())
+        if screen > limit:
+            big = max(float(X.max()), -float(X.min()))  # no |X| temporary
+            if d * big * big > limit:
                 _too_large(X)
         # Rows are shifted by the mean so that the expanded distances keep
         # their precision far from the origin; data already near it (squared
@@ -568,10 +573,16 @@ def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
     return bool(np.all(mapping[a] == b))
 
 
+#: ``8 d max|x|^2`` (times a rounding margin) must stay below the dtype's
+#: largest value: the largest sum the nearest-center search forms.
+_SEARCH_RANGE = 8.0 * (1.0 + 2.0 ** -10)
+
+
 def _too_large(X) -> None:
     """Raise the error for data whose squared distances (or their sums) overflow."""
+    big = max(float(X.max()), -float(X.min()))
     raise ValueError(
         f"X has values too large for k-means in {X.dtype}: squared distances or their "
-        f"sums overflow (largest |x| is {float(np.abs(X).max()):.3g}). Scale the data "
+        f"sums overflow (largest |x| is {big:.3g}). Scale the data "
         f"first (for example divide by its standard deviation)."
     )
