@@ -256,6 +256,25 @@ def test_data_near_the_overflow_limit_is_labelled_or_refused(dtype, k):
         assert km.labels_[-1] == 1 and km.labels_[-2] == 0
         np.testing.assert_array_equal(km.labels_[-2:], D.argmin(1))
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [8, 40])
+def test_predict_refuses_rows_beyond_the_search_range(dtype, k):
+    # New rows whose squared norm exceeds half the dtype's largest value
+    # would overflow the search's sums: predict and score say so instead of
+    # returning an arbitrary label (k = 40, float64: the float32 search).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3)).astype(dtype)
+    km = KMeans(k, random_state=0).fit(X)
+    far = X[:5].copy()
+    far[2] = np.sqrt(float(np.finfo(dtype).max) / 3)  # squared norm: the largest value
+    for method in (km.predict, km.score):
+        with pytest.raises(ValueError, match="1 row.* too large for the nearest-center"):
+            method(far)
+    out = X[:50] * dtype(1e6)  # far from the data, but in range: exact labels
+    D = ((out.astype(np.float64)[:, None] - km.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(km.predict(out), D.argmin(1))
+
 # ------------------------------------------------------------------ kernels
 
 from fastdistill._jit import jit  # noqa: E402
@@ -603,7 +622,7 @@ def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
                                (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
         outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
-                                 exact, False))
+                                 exact, False)[:4])
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)

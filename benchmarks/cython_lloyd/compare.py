@@ -224,7 +224,7 @@ class Pass:
         with num_threads(threads), parallel_region(self.slots):
             return K.lloyd_pass(self.X, self.sw, self.shift, self.centers, self.centers_t,
                                 self.c_norms, self.labels, self.rows, self.slots, True,
-                                True, False)
+                                True, False)[:4]
 
     def cython(self, threads):
         with _get_controller().limit(limits=1, user_api="blas"):

@@ -93,8 +93,12 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     weights : (k,) float64 cluster weights, or their changes
     inertia : float - sum of w * ||x - c||^2 (0.0 unless ``exact_inertia``)
     changed : int - labels that differ from the input labels
+    too_big : int - rows whose squared (shifted) norm exceeds half X's
+        dtype's largest value: their search sums can overflow, their labels
+        are meaningless (the caller raises)
     """
     n, d = X.shape
+    xn_max = np.finfo(X.dtype).max / 2.0
     shifted = False  # an all-zero shift: no shifted copy of the rows
     for jj in range(d):
         if shift[jj] != 0.0:
@@ -107,6 +111,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
     changed = np.zeros(n_slots, dtype=np.int64)
+    too_big = np.zeros(n_slots, dtype=np.int64)
     for slot in prange(n_slots):
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
@@ -139,6 +144,8 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
             for i in range(m):
                 if i < n_next:
                     prefetch_row(X, nxt + i)
+                if not xnb[i] <= xn_max:
+                    too_big[slot] += 1
                 best = _nearest(dots[i], c_norms, xnb[i])
                 w = sw[r0 + i] if has_w else 1.0
                 if exact_inertia:  # differences in float64, as the bounded pass
@@ -185,7 +192,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         wts_t += wts[slot]
         inertia += inert[slot]
         n_changed += changed[slot]
-    return sums_t, wts_t, inertia, n_changed
+    return sums_t, wts_t, inertia, n_changed, too_big.sum()
 
 
 #: Safety factor on the rounding bound of the float32 search of
@@ -220,8 +227,10 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     -------
     sums, weights, inertia, changed : as :func:`lloyd_pass`
     verified : int - rows whose nearest center needed the float64 check
+    too_big : int - as :func:`lloyd_pass`
     """
     n, d = X.shape
+    xn_max = np.finfo(np.float64).max / 2.0
     k = centers.shape[0]
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
@@ -233,6 +242,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     inert = np.zeros(n_slots)
     changed = np.zeros(n_slots, dtype=np.int64)
     verified = np.zeros(n_slots, dtype=np.int64)
+    too_big = np.zeros(n_slots, dtype=np.int64)
     for slot in prange(n_slots):
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
@@ -262,6 +272,8 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     prefetch_row(X, nxt + i)
                 row = dots[i]
                 xn = xnb[i]
+                if not xn <= xn_max:
+                    too_big[slot] += 1
                 tie = False
                 thr = 0.0
                 if xn > MIXED_MAX_SQ:  # float32 norms could overflow: exact search
@@ -311,7 +323,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
         inertia += inert[slot]
         n_changed += changed[slot]
         n_verified += verified[slot]
-    return sums_t, wts_t, inertia, n_changed, n_verified
+    return sums_t, wts_t, inertia, n_changed, n_verified, too_big.sum()
 
 
 #: Bounds are stored in float32, widened by this relative margin so that the

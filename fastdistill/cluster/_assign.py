@@ -113,15 +113,34 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     centers_t = np.ascontiguousarray(centers.T)
     with parallel_region(slots):
         if _mixed(X, c_norms):
-            return K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
-                                      c_norms.astype(np.float32), float(c_norms.max()),
-                                      labels, rows, slots, update)[:4]
-        sums, wts, inertia, changed = K.lloyd_pass(
+            out = K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
+                                     c_norms.astype(np.float32), float(c_norms.max()),
+                                     labels, rows, slots, update)
+            _check_range(X, out[-1])
+            return out[:4]
+        sums, wts, inertia, changed, too_big = K.lloyd_pass(
             X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
             update, bool(exact_inertia), totals is not None)
+    _check_range(X, too_big)
     if totals is not None:
         sums, wts = add_totals(sums, wts, totals, labels, sw, update)
     return sums, wts, inertia, changed
+
+
+def _check_range(X, too_big: int) -> None:
+    """Raise when a pass found rows too large for the nearest-center search.
+
+    The passes count the rows whose squared norm (after the shift) exceeds
+    half the dtype's largest value: their distance sums can overflow and
+    their labels mean nothing. ``fit`` refuses such data up front; this
+    catches new data in ``predict``, ``score`` and the feature maps.
+    """
+    if too_big:
+        raise ValueError(
+            f"X has {int(too_big)} row(s) too large for the nearest-center search in "
+            f"{X.dtype}: their squared distances overflow. Scale X the way the "
+            f"training data were scaled (or fit on data of the same range)."
+        )
 
 
 def add_totals(d_sums, d_wts, totals, labels, sw, update):
