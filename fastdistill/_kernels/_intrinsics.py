@@ -175,16 +175,7 @@ def nearest_two(typingctx, row, c_norms, xn):
         with cgutils.for_range_slice(builder, start, k, ir.Constant(intp, 1)) as (c_i, _):
             r = builder.load(builder.gep(r_ary.data, [c_i]))
             c = builder.load(builder.gep(c_ary.data, [c_i]))
-            v = builder.fsub(builder.fadd(xn, c), builder.fadd(r, r))
-            zero = ir.Constant(fl, 0.0)
-            v = builder.select(builder.fcmp_ordered(">", v, zero), v, zero)
-            best = builder.load(best_p)
-            sec = builder.load(sec_p)
-            lt = builder.fcmp_ordered("<", v, best)
-            low = builder.select(builder.fcmp_ordered("<", v, sec), v, sec)
-            builder.store(builder.select(lt, best, low), sec_p)
-            builder.store(builder.select(lt, v, best), best_p)
-            builder.store(builder.select(lt, c_i, builder.load(idx_p)), idx_p)
+            _keep_two(builder, r, c, xn, ir.Constant(fl, 0.0), c_i, (best_p, idx_p, sec_p))
         out = [builder.load(idx_p), builder.load(best_p), builder.load(sec_p)]
         return context.make_tuple(builder, signature.return_type, out)
 
@@ -196,8 +187,18 @@ def _lane_step(builder, r_ptr, c_ptr, off, xn_v, zero_v, lane_ids, state, vty, i
     vptr = vty.as_pointer()
     r = builder.load(builder.bitcast(builder.gep(r_ptr, [off]), vptr), align=align)
     c = builder.load(builder.bitcast(builder.gep(c_ptr, [off]), vptr), align=align)
-    v = builder.fsub(builder.fadd(xn_v, c), builder.fadd(r, r))
-    v = builder.select(builder.fcmp_ordered(">", v, zero_v), v, zero_v)
+    cid = builder.add(_splat(builder, builder.trunc(off, ivty.element), ivty), lane_ids)
+    _keep_two(builder, r, c, xn_v, zero_v, cid, state)
+
+
+def _keep_two(builder, r, c, xn, zero, cid, state):
+    """Fold ``v = max(xn + c - (r + r), 0)`` (index ``cid``) into ``state``.
+
+    ``state``: pointers to the smallest value, its index and the second
+    smallest; scalars or vectors alike (then lane by lane).
+    """
+    v = builder.fsub(builder.fadd(xn, c), builder.fadd(r, r))
+    v = builder.select(builder.fcmp_ordered(">", v, zero), v, zero)
     b_p, ix_p, s_p = state
     best = builder.load(b_p)
     sec = builder.load(s_p)
@@ -205,7 +206,6 @@ def _lane_step(builder, r_ptr, c_ptr, off, xn_v, zero_v, lane_ids, state, vty, i
     low = builder.select(builder.fcmp_ordered("<", v, sec), v, sec)
     builder.store(builder.select(lt, best, low), s_p)
     builder.store(builder.select(lt, v, best), b_p)
-    cid = builder.add(_splat(builder, builder.trunc(off, ivty.element), ivty), lane_ids)
     builder.store(builder.select(lt, cid, builder.load(ix_p)), ix_p)
 
 

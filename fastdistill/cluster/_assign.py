@@ -108,8 +108,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     k = centers.shape[0]
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
-    c64 = centers.astype(np.float64)
-    c_norms = np.einsum("ij,ij->i", c64, c64)  # in float64, rounded once to the search dtype
+    c_norms = _norms64(centers)
     centers_t = np.ascontiguousarray(centers.T)
     with parallel_region(slots):
         if _mixed(X, c_norms):
@@ -125,6 +124,16 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     if totals is not None:
         sums, wts = add_totals(sums, wts, totals, labels, sw, update)
     return sums, wts, inertia, changed
+
+
+def _norms64(centers) -> np.ndarray:
+    """Squared norms of the centers, summed in float64.
+
+    Rounded once to the search dtype by the callers: a float32 sum can be
+    off by more than the search's rounding bound allows for (seen at d = 1024).
+    """
+    c = centers.astype(np.float64, copy=False)
+    return np.einsum("ij,ij->i", c, c)
 
 
 def _check_range(X, too_big: int) -> None:
@@ -230,11 +239,8 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
             move1_id = int(order[-1])
             move1, move2 = float(moves[order[-1]]), float(moves[order[-2]])
     gaps = K.half_gaps(centers)
-    # float64 data search in float32 and verify near ties, as in assign().
-    # Norms in float64, rounded once to the search dtype: a float32 sum can
-    # be off by more than the search's rounding bound allows for (d = 1024).
-    c64 = centers.astype(np.float64)
-    c_norms = np.einsum("ij,ij->i", c64, c64)
+    # float64 data search in float32 and verify near ties, as in assign()
+    c_norms = _norms64(centers)
     mixed = _mixed(X, c_norms)
     search = np.float32 if mixed else X.dtype
     with parallel_region(slots):
@@ -288,7 +294,6 @@ def distance_layout(X, centers):
     out : ndarray of shape (n, k)
         Uninitialised output, in X's dtype.
     """
-    c64 = centers.astype(np.float64)
-    c_norms = np.einsum("ij,ij->i", c64, c64).astype(X.dtype)
+    c_norms = _norms64(centers).astype(X.dtype)
     out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
     return c_norms, chunk_rows(centers.shape[0]), out

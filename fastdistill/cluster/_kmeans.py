@@ -416,7 +416,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
             screen = d * float((n * (mean * mean + var)).max())
         if screen > limit:
-            big = max(float(X.max()), -float(X.min()))  # no |X| temporary
+            big = _abs_max(X)
             if d * big * big > limit:
                 _too_large(X)
         # Rows are shifted by the mean so that the expanded distances keep
@@ -578,11 +578,15 @@ def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
 _SEARCH_RANGE = 8.0 * (1.0 + 2.0 ** -10)
 
 
+def _abs_max(X) -> float:
+    """Largest |x| of X, without an |X| temporary."""
+    return max(float(X.max()), -float(X.min()))
+
+
 def _too_large(X) -> None:
     """Raise the error for data whose squared distances (or their sums) overflow."""
-    big = max(float(X.max()), -float(X.min()))
     raise ValueError(
         f"X has values too large for k-means in {X.dtype}: squared distances or their "
-        f"sums overflow (largest |x| is {big:.3g}). Scale the data "
+        f"sums overflow (largest |x| is {_abs_max(X):.3g}). Scale the data "
         f"first (for example divide by its standard deviation)."
     )
