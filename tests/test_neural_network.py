@@ -190,7 +190,7 @@ def test_row_chunks_change_only_rounding(rng):
         s1, s2 = np.zeros(n_params), np.zeros(n_params)
         total, t = K.train_epoch(X, Y, np.arange(300), np.array([5], dtype=np.uint64), True, p,
                                  s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 128, 1, 1e-2, 0.9,
-                                 0.999, 1e-8, 0.9, True, 0, chunks)
+                                 0.999, 1e-8, 0.9, True, 0, chunks, 1)
         assert t == 3
         out.append((p, s1, s2, total))
     for p, s1, s2, total in out[1:]:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import platform
+import sys
+
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["prefetch_row", "atomic_fetch_add", "nearest_two"]
+__all__ = [
+    "prefetch_row",
+    "atomic_fetch_add",
+    "atomic_load",
+    "atomic_compare_swap",
+    "cpu_relax",
+    "thread_yield",
+    "nearest_two",
+]
 
 _LINE = 64
 
@@ -67,6 +78,99 @@ def atomic_fetch_add(typingctx, arr, idx, val):
         ary = context.make_array(arrty)(context, builder, args[0])
         ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
         return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return sig, codegen
+
+
+def _int64_slot(context, builder, signature, args):
+    arrty = signature.args[0]
+    ary = context.make_array(arrty)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
+
+
+def _is_int64_vector(arr) -> bool:
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64
+
+
+@intrinsic
+def atomic_load(typingctx, arr, idx):
+    """Read ``arr[idx]`` (1-D int64) with one sequentially consistent atomic load.
+
+    Neither the compiler nor the CPU moves later memory accesses before it:
+    a thread that sees a flag set by another thread also sees every write
+    the other thread made before setting it.
+    """
+    if not _is_int64_vector(arr):
+        return None
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        return builder.load_atomic(_int64_slot(context, builder, signature, args), "seq_cst", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def atomic_compare_swap(typingctx, arr, idx, expected, new):
+    """Set ``arr[idx]`` (1-D int64) to ``new`` if it equals ``expected``, atomically.
+
+    Returns True when this call made the change (one sequentially consistent
+    ``cmpxchg``): of several threads racing to move a slot out of the same
+    state, exactly one succeeds.
+    """
+    if not _is_int64_vector(arr):
+        return None
+    sig = types.boolean(arr, types.intp, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ptr = _int64_slot(context, builder, signature, args)
+        pair = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 1)
+
+    return sig, codegen
+
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
+@intrinsic
+def cpu_relax(typingctx):
+    """Tell the CPU this thread is spin-waiting (x86 ``pause``; nothing elsewhere).
+
+    Saves power and lets the core's other hardware thread run while a
+    thread polls a shared flag.
+    """
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        if _X86:
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: The C library call that gives up the rest of a thread's time slice.
+_YIELD = "SwitchToThread" if sys.platform == "win32" else "sched_yield"
+
+
+@intrinsic
+def thread_yield(typingctx):
+    """Give the processor to another runnable thread (``sched_yield``).
+
+    A thread that waits for a partner which is not running (more busy
+    threads than cores) must let it run instead of spinning out its time
+    slice.
+    """
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), []), _YIELD)
+        builder.call(fn, [])
+        return context.get_dummy_value()
 
     return sig, codegen
 

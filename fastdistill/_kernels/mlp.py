@@ -16,9 +16,13 @@ the loss and the bias gradient, and the backward pass into its own buffer of
 *raw* gradient sums. One fused pass then merges the chunk buffers in chunk
 order, scales them (``(sum + alpha W) / m``, scikit-learn's gradient),
 applies Adam or SGD in place and sums ``||W||^2`` of the new weights for the
-next batch's L2 loss term. With several chunks, the chunks (and, for large
-networks, parts of the step) run in parallel with single-threaded BLAS
-inside each; results are bit-identical for any thread count.
+next batch's L2 loss term. With several chunks, the chunks (and, from
+``_PARALLEL_STEP`` parameters, parts of the step) run in parallel with
+single-threaded BLAS inside each, on a team of threads that stays in one
+parallel region for the whole epoch (:mod:`._team`: two barriers per
+minibatch, where starting Numba's threads for every minibatch cost more than
+a small network's whole minibatch); results are bit-identical for any
+thread count.
 
 Activations and deltas of hidden and output layers are stored
 feature-major: a layer's block for a chunk of m rows is an (n_features, m)
@@ -68,13 +72,17 @@ from .._jit import jit
 from ._intrinsics import prefetch_row
 from ._math import exp_neg as _exp_neg
 from ._random import shuffle_inplace
+from ._team import SYNC_SIZE, barrier, join
 
 __all__ = ["param_offsets", "train_chunks", "forward", "train_epoch", "loss_and_grad"]
 
 #: Rows prefetched ahead of the one being gathered.
 _AHEAD = 16
 #: Multiply-adds per chunk (rows x weights) below which a minibatch is not
-#: split: smaller batches lose more to thread hand-offs than they gain.
+#: split into more than two chunks. Two chunks pay for any network (the team
+#: of :mod:`._team` hands a minibatch over in two barriers; microseconds per
+#: 200-row minibatch, one chunk / two: 5 -> 5 -> 1 5.9 / 5.5, 20 -> 10 -> 1
+#: 11.2 / 8.1, 50 -> 64 -> 10 88 / 54); four need work for four threads.
 _CHUNK_WORK = 1 << 17
 #: Fewest rows per chunk.
 _CHUNK_ROWS = 64
@@ -119,7 +127,8 @@ def train_chunks(sizes: np.ndarray, batch_rows: int) -> int:
 
     A function of the network's shape and the batch size only (so results
     never depend on the thread count): 1, 2 or 4 chunks of at least
-    ``_CHUNK_ROWS`` rows, each worth at least ``_CHUNK_WORK`` multiply-adds.
+    ``_CHUNK_ROWS`` rows; four only when each is worth at least
+    ``_CHUNK_WORK`` multiply-adds.
 
     Parameters
     ----------
@@ -135,7 +144,7 @@ def train_chunks(sizes: np.ndarray, batch_rows: int) -> int:
     weights = int(np.sum(sizes[:-1] * sizes[1:]))
     chunks = 1
     while (chunks < 4 and batch_rows // (2 * chunks) >= _CHUNK_ROWS
-           and batch_rows * weights // (2 * chunks) >= _CHUNK_WORK):
+           and (chunks == 1 or batch_rows * weights // (2 * chunks) >= _CHUNK_WORK)):
         chunks *= 2
     return chunks
 
@@ -717,21 +726,98 @@ def _weight_sq(params, sizes, w_off):
 
 # ----------------------------------------------------------------- kernels
 
+@jit
+def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes, w_off,
+                   b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2,
+                   eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads, losses,
+                   seg, first, sq_parts, sq_w, result):
+    """Run the minibatches of one epoch as member ``tid`` of a team of ``n_team`` threads.
+
+    Member ``tid`` runs the row chunks ``tid, tid + n_team, ...`` of every
+    minibatch, then the optimiser-step parts numbered the same way, with a
+    :func:`~._team.barrier` after each phase; a team of one runs them all in
+    turn. Every member computes the batch losses, the step count and
+    ``||W||^2`` from the shared per-chunk and per-part values in the same
+    order, so all agree (and stop together on a non-finite loss) and the
+    result does not depend on the team size. Member 0 writes (summed loss,
+    Adam step count, stopped) into ``result``.
+    """
+    n = order.shape[0]
+    n_out = Y.shape[1]
+    rows = min(batch_size, n)
+    n_parts = first.shape[0] - 1
+    # Hyperparameters in the parameters' dtype, rounded once (as NumPy's weak
+    # Python scalars are): the float32 path computes in float32.
+    dt = params.dtype.type
+    alpha_, lr_, eps_, mom_ = dt(alpha), dt(lr), dt(eps), dt(momentum)
+    beta1_, c1_, beta2_, c2_ = dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2)
+    total = 0.0
+    stopped = False
+    for start in range(0, n, rows):
+        m = min(rows, n - start)
+        mc = (m + n_chunks - 1) // n_chunks
+        for c in range(tid, n_chunks, n_team):
+            lo = min(m, c * mc)
+            mi = min(m, lo + mc) - lo
+            if mi > 0:
+                losses[c] = _chunk_pass(X, Y, order, start + lo, mi, params, grads[c], sizes,
+                                        w_off, b_off, acts[c], deltas[c], tmp[c], hidden,
+                                        output, loss)
+            else:
+                losses[c] = 0.0
+                grads[c, :] = 0.0
+        if n_team > 1:
+            barrier(sync, n_team)
+        data = 0.0
+        for c in range(n_chunks):
+            data += losses[c]
+        data = data / (2.0 * m * n_out) if loss == 0 else data / m
+        batch_loss = data + 0.5 * alpha * sq_w / m
+        if not np.isfinite(batch_loss):
+            stopped = True
+            break
+        # A finite batch loss means finite activations, hence finite gradients
+        # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.
+        adam_t += 1
+        lr_t = lr_
+        if solver == 1:
+            lr_t = dt(lr * np.sqrt(1.0 - beta2**adam_t) / (1.0 - beta1**adam_t))
+        inv_m = dt(1.0 / m)
+        for part in range(tid, n_parts, n_team):
+            sq_parts[part] = _step_part(params, grads, state1, state2, seg, first[part],
+                                        first[part + 1], alpha_, inv_m, solver, lr_, lr_t,
+                                        beta1_, c1_, beta2_, c2_, eps_, mom_, nesterov)
+        if n_team > 1:
+            barrier(sync, n_team)
+        sq_w = 0.0
+        for part in range(n_parts):
+            sq_w += sq_parts[part]
+        total += batch_loss * m
+    if tid == 0:
+        result[0] = total
+        result[1] = adam_t
+        result[2] = 1.0 if stopped else 0.0
+
+
 @jit(parallel=True)
 def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, w_off, b_off,
                 hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
-                momentum, nesterov, adam_t, n_chunks):
+                momentum, nesterov, adam_t, n_chunks, n_team):
     """One epoch of minibatch training; returns (summed loss, Adam step count).
 
     ``order`` (int64, the rows to train on) is shuffled in place when
     ``shuffle``. Every minibatch is split into ``n_chunks`` row chunks (see
     :func:`train_chunks`), each doing its forward and backward pass into its
-    own gradient buffer (in parallel when there are several), then one
-    optimiser step merges them in chunk order. The returned
-    loss is the sum over batches of (batch loss + L2 term) times the batch
-    size, as scikit-learn accumulates it. Training stops early (returning
-    NaN) when a batch loss is not finite or a step overflows, restoring the
-    parameters the epoch started from.
+    own gradient buffer, then one optimiser step (in ``n_chunks`` parts for
+    large networks) merges them in chunk order. With ``n_team`` > 1 the
+    chunks and parts are shared by a team of that many threads that stays in
+    one parallel region for the whole epoch (:mod:`._team`: two barriers per
+    minibatch instead of starting threads for each); results are
+    bit-identical for any team size. The returned loss is the sum over
+    batches of (batch loss + L2 term) times the batch size, as scikit-learn
+    accumulates it. Training stops early (returning NaN) when a batch loss is
+    not finite or a step overflows, restoring the parameters the epoch
+    started from.
     """
     n = order.shape[0]
     n_out = Y.shape[1]
@@ -754,62 +840,34 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
     sq_parts = np.zeros(n_parts)
     backup = params.copy()
     sq_w = _weight_sq(params, sizes, w_off)
-    # Hyperparameters in the parameters' dtype, rounded once (as NumPy's weak
-    # Python scalars are): the float32 path computes in float32.
-    dt = params.dtype.type
-    alpha_, lr_, eps_, mom_ = dt(alpha), dt(lr), dt(eps), dt(momentum)
-    beta1_, c1_, beta2_, c2_ = dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2)
-    total = 0.0
-    for start in range(0, n, rows):
-        m = min(rows, n - start)
-        if n_chunks == 1:
-            losses[0] = _chunk_pass(X, Y, order, start, m, params, grads[0], sizes, w_off,
-                                    b_off, acts[0], deltas[0], tmp[0], hidden, output, loss)
-        else:
-            mc = (m + n_chunks - 1) // n_chunks
-            for c in prange(n_chunks):
-                lo = min(m, c * mc)
-                mi = min(m, lo + mc) - lo
-                if mi > 0:
-                    losses[c] = _chunk_pass(X, Y, order, start + lo, mi, params, grads[c],
-                                            sizes, w_off, b_off, acts[c], deltas[c], tmp[c],
-                                            hidden, output, loss)
-                else:
-                    losses[c] = 0.0
-                    grads[c, :] = 0.0
-        data = 0.0
-        for c in range(n_chunks):
-            data += losses[c]
-        data = data / (2.0 * m * n_out) if loss == 0 else data / m
-        batch_loss = data + 0.5 * alpha * sq_w / m
-        if not np.isfinite(batch_loss):
-            params[:] = backup  # the epoch's starting weights: finite and usable
-            return np.nan, adam_t
-        # A finite batch loss means finite activations, hence finite gradients
-        # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.
-        adam_t += 1
-        lr_t = lr_
-        if solver == 1:
-            lr_t = dt(lr * np.sqrt(1.0 - beta2**adam_t) / (1.0 - beta1**adam_t))
-        inv_m = dt(1.0 / m)
-        if n_parts == 1:
-            sq_w = _step_part(params, grads, state1, state2, seg, 0, seg.shape[0], alpha_,
-                              inv_m, solver, lr_, lr_t, beta1_, c1_, beta2_, c2_, eps_, mom_,
-                              nesterov)
-        else:
-            for part in prange(n_parts):
-                sq_parts[part] = _step_part(params, grads, state1, state2, seg, first[part],
-                                            first[part + 1], alpha_, inv_m, solver, lr_, lr_t,
-                                            beta1_, c1_, beta2_, c2_, eps_, mom_, nesterov)
-            sq_w = 0.0
-            for part in range(n_parts):
-                sq_w += sq_parts[part]
-        total += batch_loss * m
+    result = np.zeros(3)
+    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+    team = max(1, min(n_team, n_chunks))
+    if team == 1:
+        _epoch_batches(0, 1, sync, X, Y, order, params, state1, state2, sizes, w_off, b_off,
+                       hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
+                       momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads, losses,
+                       seg, first, sq_parts, sq_w, result)
+    else:
+        for tid in prange(team):
+            role = join(sync, team)  # 1: team member, 0: alone, -1: leave
+            me = tid if role == 1 else 0
+            size = team if role == 1 else 1
+            if role >= 0:
+                _epoch_batches(me, size, sync, X, Y,
+                               order, params, state1, state2, sizes, w_off, b_off, hidden,
+                               output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
+                               momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads,
+                               losses, seg, first, sq_parts, sq_w, result)
+    adam_t = int(result[1])
+    if result[2] != 0.0:
+        params[:] = backup  # the epoch's starting weights: finite and usable
+        return np.nan, adam_t
     for q in range(n_params):
         if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
             params[:] = backup
             return np.nan, adam_t
-    return total, adam_t
+    return result[0], adam_t
 
 
 @jit(parallel=True)

@@ -241,7 +241,7 @@ class _BaseMLP(BaseEstimator):
         order = train_idx  # a fresh array: shuffled in place every epoch
         chunks = K.train_chunks(self._sizes, batch)
         # Minibatch row chunks in parallel, BLAS single-threaded inside each.
-        with parallel_region(chunks):
+        with parallel_region(chunks) as team:
             for _ in range(self.max_iter):
                 total, self._adam_t = K.train_epoch(
                     X, Y, order, self._rng_state, bool(self.shuffle), self._params,
@@ -249,7 +249,7 @@ class _BaseMLP(BaseEstimator):
                     hidden, *self._train_codes(), float(self.alpha), batch,
                     solver, self._lr, float(self.beta_1), float(self.beta_2),
                     float(self.epsilon), float(self.momentum),
-                    bool(self.nesterovs_momentum), self._adam_t, chunks)
+                    bool(self.nesterovs_momentum), self._adam_t, chunks, team)
                 if not np.isfinite(total):
                     warnings.warn(
                         "The training loss became NaN or infinite; training stopped and the "

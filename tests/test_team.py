@@ -1,0 +1,113 @@
+"""The thread team of ``_kernels/_team.py``: barrier ordering and the alone fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit, prange
+
+import fastdistill
+import fastdistill._threads
+from fastdistill._kernels import mlp as K
+from fastdistill._kernels._team import SYNC_SIZE, barrier, join
+from fastdistill._threads import parallel_region
+
+TWO_THREADS = pytest.mark.skipif(fastdistill._threads.max_threads() < 2,
+                                 reason="needs two threads")
+
+
+@njit(parallel=True)
+def _relay(n_team, rounds, seen, roles):
+    """Each member publishes the round number, then checks every other member's."""
+    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+    slots = np.full(n_team * 8, -1, dtype=np.int64)  # a cache line per member
+    for tid in prange(n_team):
+        role = join(sync, n_team)
+        roles[tid] = role
+        if role == 1:
+            bad = 0
+            for r in range(rounds):
+                slots[tid * 8] = r
+                barrier(sync, n_team)
+                for other in range(n_team):
+                    if slots[other * 8] != r:
+                        bad += 1
+                barrier(sync, n_team)  # nobody publishes r + 1 before all have read r
+            seen[tid] = bad
+    return slots
+
+
+@TWO_THREADS
+def test_barrier_orders_every_round():
+    seen = np.full(2, -1, dtype=np.int64)
+    roles = np.full(2, -9, dtype=np.int64)
+    with parallel_region(2) as n:
+        assert n == 2
+        slots = _relay(2, 20_000, seen, roles)
+    assert roles.tolist() == [1, 1]  # both threads ran at once: a team
+    assert seen.tolist() == [0, 0]  # no member ever saw a stale or early value
+    assert slots[0] == slots[8] == 19_999
+
+
+def test_join_falls_back_to_one_thread_alone():
+    # One thread runs both iterations in turn: the first waits in vain for
+    # its partner, takes the job alone, and the second leaves.
+    seen = np.full(2, -1, dtype=np.int64)
+    roles = np.full(2, -9, dtype=np.int64)
+    with fastdistill.num_threads(1), parallel_region(2) as n:
+        assert n == 1
+        _relay(2, 10, seen, roles)
+    assert roles.tolist() == [0, -1]
+    assert seen.tolist() == [-1, -1]  # no barrier was entered: nothing could hang
+
+
+def _epoch(X, Y, sizes, n_chunks, n_team):
+    w_off, b_off, n_params = K.param_offsets(sizes)
+    p = np.random.default_rng(3).normal(size=n_params) * 0.3
+    s1, s2 = np.zeros(n_params), np.zeros(n_params)
+    total, t = K.train_epoch(X, Y, np.arange(X.shape[0]), np.array([7], dtype=np.uint64), True,
+                             p, s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 64, 1, 1e-2, 0.9,
+                             0.999, 1e-8, 0.9, True, 0, n_chunks, n_team)
+    return p, s1, s2, total, t
+
+
+@pytest.mark.parametrize("n_params_big", [False, True])
+def test_epoch_bit_identical_for_team_alone_and_one_thread(rng, n_params_big):
+    # Same chunks, whoever runs them: a team of two, one thread standing in
+    # for a team that could not start (the alone fallback), or no team.
+    X = rng.normal(size=(700, 12))
+    Y = rng.normal(size=(700, 1))
+    hidden = 90 if n_params_big else 6  # step in two parts, or in one
+    sizes = np.array([12, hidden, 1], dtype=np.int64)
+    ref = _epoch(X, Y, sizes, 2, 1)
+    with fastdistill.num_threads(1), parallel_region(2):
+        alone = _epoch(X, Y, sizes, 2, 2)
+    runs = [alone]
+    if fastdistill._threads.max_threads() >= 2:
+        with parallel_region(2) as n:
+            assert n == 2
+            runs.append(_epoch(X, Y, sizes, 2, 2))
+    assert ref[4] == 11  # ceil(700 / 64) Adam steps
+    for run in runs:
+        for a, b in zip(run[:3], ref[:3], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert run[3:] == ref[3:]
+
+
+@TWO_THREADS
+def test_team_stops_together_on_divergence(rng):
+    # A non-finite batch loss seen by one member is seen by all: the epoch
+    # returns NaN with the starting weights, and no member is left waiting.
+    # (Identity hidden layer: squared outputs of 1e200 inputs overflow.)
+    X = rng.normal(size=(400, 4)) * 1e200
+    Y = rng.normal(size=(400, 1))
+    sizes = np.array([4, 8, 1], dtype=np.int64)
+    w_off, b_off, n_params = K.param_offsets(sizes)
+    p0 = np.random.default_rng(1).normal(size=n_params)
+    p = p0.copy()
+    with parallel_region(2):
+        total, t = K.train_epoch(X, Y, np.arange(400), np.array([7], dtype=np.uint64), True, p,
+                                 np.zeros(n_params), np.zeros(n_params), sizes, w_off, b_off, 0,
+                                 0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2)
+    assert np.isnan(total)
+    np.testing.assert_array_equal(p, p0)
