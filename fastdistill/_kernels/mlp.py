@@ -799,6 +799,51 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
         result[2] = 1.0 if stopped else 0.0
 
 
+@jit
+def _epoch_buffers(params, sizes, w_off, b_off, n_out, rows, n_chunks):
+    """Allocate the work arrays of :func:`train_epoch`.
+
+    Per-chunk activations, deltas and gradients, the step's parts, the
+    result and the team's sync slots.
+    """
+    chunk_rows = (rows + n_chunks - 1) // n_chunks
+    width = 0
+    for li in range(sizes.shape[0]):
+        width += sizes[li]
+    n_params = params.shape[0]
+    acts = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
+    deltas = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
+    tmp = np.empty((n_chunks, 2 + n_out, chunk_rows), dtype=params.dtype)
+    grads = np.empty((max(n_chunks, 2), n_params), dtype=params.dtype)
+    grads[1, :] = 0.0  # stays zero with one chunk (the step always adds two rows)
+    losses = np.zeros(n_chunks)
+    n_parts = n_chunks if n_params >= _PARALLEL_STEP else 1
+    seg, first = _segments(sizes, w_off, b_off, n_parts)
+    sq_parts = np.zeros(n_parts)
+    result = np.zeros(3)
+    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+    return acts, deltas, tmp, grads, losses, seg, first, sq_parts, result, sync
+
+
+@jit
+def _epoch_result(result, params, backup):
+    """Return (summed loss, Adam step count) of an epoch; undo it if it stopped or overflowed.
+
+    A call of its own on purpose: Numba's parfor pass may move plain reads
+    of ``result`` above the ``prange`` that writes it through a call (it
+    does not see such writes), a call with side effects stays in place.
+    """
+    steps = int(result[1])
+    if result[2] != 0.0:
+        params[:] = backup  # the epoch's starting weights: finite and usable
+        return np.nan, steps
+    for q in range(params.shape[0]):
+        if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
+            params[:] = backup
+            return np.nan, steps
+    return result[0], steps
+
+
 @jit(parallel=True)
 def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, w_off, b_off,
                 hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
@@ -823,51 +868,23 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
     n_out = Y.shape[1]
     if shuffle:
         shuffle_inplace(order, rng_state)
-    rows = min(batch_size, n)
-    chunk_rows = (rows + n_chunks - 1) // n_chunks
-    width = 0
-    for li in range(sizes.shape[0]):
-        width += sizes[li]
-    n_params = params.shape[0]
-    acts = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
-    deltas = np.empty((n_chunks, chunk_rows * width), dtype=params.dtype)
-    tmp = np.empty((n_chunks, 2 + n_out, chunk_rows), dtype=params.dtype)
-    grads = np.empty((max(n_chunks, 2), n_params), dtype=params.dtype)
-    grads[1, :] = 0.0  # stays zero with one chunk (the step always adds two rows)
-    losses = np.zeros(n_chunks)
-    n_parts = n_chunks if n_params >= _PARALLEL_STEP else 1
-    seg, first = _segments(sizes, w_off, b_off, n_parts)
-    sq_parts = np.zeros(n_parts)
+    acts, deltas, tmp, grads, losses, seg, first, sq_parts, result, sync = _epoch_buffers(
+        params, sizes, w_off, b_off, n_out, min(batch_size, n), n_chunks)
     backup = params.copy()
     sq_w = _weight_sq(params, sizes, w_off)
-    result = np.zeros(3)
-    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
     team = max(1, min(n_team, n_chunks))
-    if team == 1:
-        _epoch_batches(0, 1, sync, X, Y, order, params, state1, state2, sizes, w_off, b_off,
-                       hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
-                       momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads, losses,
-                       seg, first, sq_parts, sq_w, result)
-    else:
-        for tid in prange(team):
-            role = join(sync, team)  # 1: team member, 0: alone, -1: leave
-            me = tid if role == 1 else 0
-            size = team if role == 1 else 1
-            if role >= 0:
-                _epoch_batches(me, size, sync, X, Y,
-                               order, params, state1, state2, sizes, w_off, b_off, hidden,
-                               output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
-                               momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads,
-                               losses, seg, first, sq_parts, sq_w, result)
-    adam_t = int(result[1])
-    if result[2] != 0.0:
-        params[:] = backup  # the epoch's starting weights: finite and usable
-        return np.nan, adam_t
-    for q in range(n_params):
-        if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
-            params[:] = backup
-            return np.nan, adam_t
-    return result[0], adam_t
+    # One call site for the whole epoch (a second one, for the team of one,
+    # costs seconds of compilation); join() admits a team of one at once.
+    for tid in prange(team):
+        role = join(sync, team)  # 1: team member, 0: alone, -1: leave
+        me = np.int64(tid) if role == 1 else np.int64(0)  # (the index may be unsigned)
+        size = np.int64(team) if role == 1 else np.int64(1)
+        if role >= 0:
+            _epoch_batches(me, size, sync, X, Y, order, params, state1, state2, sizes, w_off,
+                           b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1,
+                           beta2, eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp,
+                           grads, losses, seg, first, sq_parts, sq_w, result)
+    return _epoch_result(result, params, backup)
 
 
 @jit(parallel=True)
