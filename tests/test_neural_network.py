@@ -459,6 +459,58 @@ def test_bad_input():
         MLPClassifier().fit(X, X[:, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("call", ["fit", "warm_start", "partial_fit", "classifier"])
+def test_large_input_checked_by_first_epoch(monkeypatch, dtype, bad, call):
+    # Large inputs are not scanned before training: the first epoch finds the
+    # NaN/inf. The error must be the same as the upfront check's, and a
+    # fitted estimator must come out of it exactly as it was.
+    import fastdistill.neural_network._mlp as mlp_module
+
+    monkeypatch.setattr(mlp_module, "_DEFER_FINITE", 1000)  # defer from 1,000 values
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4)).astype(dtype)
+    y = X[:, 0] - X[:, 1]
+    kind = "NaN" if np.isnan(bad) else "infinity"
+    if call == "classifier":
+        y = (y > 0).astype(int)
+        est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    else:
+        est = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0,
+                           warm_start=call == "warm_start")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray | list) else v)
+              for k, v in vars(est).items()}
+    pred = est.predict(X)
+    Xbad = X.copy()
+    Xbad[457, 2] = bad
+    with pytest.raises(ValueError, match=rf"{kind} at position \[457, 2\]"):
+        if call == "partial_fit":
+            est.partial_fit(Xbad, y)
+        else:
+            est.fit(Xbad, y)
+    np.testing.assert_array_equal(est.predict(X), pred)
+    for k, v in before.items():
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(getattr(est, k), v, err_msg=k)
+        elif k not in ("_rng",):
+            assert getattr(est, k) == v, k
+    # A finite large input trains as before (the deferred check adds 0).
+    monkeypatch.setattr(mlp_module, "_DEFER_FINITE", 1 << 40)
+    ref = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    monkeypatch.setattr(mlp_module, "_DEFER_FINITE", 1000)
+    ours = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, X[:, 0])
+        ours.fit(X, X[:, 0])
+    for a, b in zip(ours.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _set_same_weights(rng, ours, ref):
     """Give both networks the same random weights (shapes from ``ref``)."""
     init_c = [rng.normal(size=c.shape) * 0.5 for c in ref.coefs_]

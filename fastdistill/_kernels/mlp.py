@@ -161,11 +161,16 @@ def _gather(X, Y, order, start, m, A0, YT):
     """A0[i] = X[order[start + i]] (row-major), YT[:, i] = Y[order[start + i]], i < m.
 
     Rows ``_AHEAD`` positions further on are prefetched, also past the chunk:
-    the next chunk or batch starts with them in cache.
+    the next chunk or batch starts with them in cache. Returns the sum of
+    ``x * 0`` over the copied values: 0, or NaN if any of them is NaN or
+    infinite (the caller adds it to the loss, so training on unchecked input
+    stops at the first non-finite value; NaN/inf are never assumed away).
     """
     n = order.shape[0]
     d = X.shape[1]
     k = Y.shape[1]
+    zero = A0.dtype.type(0.0)
+    check = zero
     for i in range(m):
         ahead = start + i + _AHEAD
         if ahead < n:
@@ -174,9 +179,12 @@ def _gather(X, Y, order, start, m, A0, YT):
             prefetch_row(Y, r2)
         r = order[start + i]
         for j in range(d):
-            A0[i, j] = X[r, j]
+            v = X[r, j]
+            A0[i, j] = v
+            check += v * zero
         for j in range(k):
             YT[j, i] = Y[r, j]
+    return check
 
 
 @jit
@@ -586,7 +594,7 @@ def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, del
     n_out = sizes[n_layers]
     YT = tmp[2 : 2 + n_out, :m]
     A0 = acts[0 : m * d].reshape(m, d)
-    _gather(X, Y, order, start, m, A0, YT)
+    check = _gather(X, Y, order, start, m, A0, YT)  # NaN if X has NaN/inf there
     # Forward; the output layer's bias and activation are fused with the delta.
     off = m * d
     for li in range(n_layers):
@@ -620,7 +628,7 @@ def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, del
         DT = DpT
     # Input layer: G = A0^T D^T straight from the row-major rows.
     np.dot(A0.T, DT.T, g[w_off[0] : w_off[0] + d * sizes[1]].reshape(d, sizes[1]))
-    return s
+    return s + check
 
 
 @jit

@@ -14,6 +14,7 @@ from .._kernels._random import seed_state
 from .._metrics import accuracy_score, r2_score
 from .._threads import blas_region, parallel_region
 from .._validation import (
+    assert_finite,
     check_array,
     check_is_fitted,
     check_option,
@@ -29,6 +30,12 @@ __all__ = ["MLPRegressor", "MLPClassifier"]
 _ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 _OUT = {"identity": 0, "logistic": 1, "softmax": 2}
 _CHUNK = 4096
+#: Inputs of at least this many values are not scanned for NaN/inf before
+#: minibatch training: the first epoch's gather folds ``x * 0`` of every
+#: value it copies into the batch loss, so a non-finite input stops the epoch
+#: with a non-finite loss, and only then is ``X`` scanned for the message.
+#: That saves a whole pass over ``X`` (0.6 ms of a 5.5 ms epoch, 100,000 x 20).
+_DEFER_FINITE = 1 << 20
 
 
 def _predict_chunk(sizes) -> int:
@@ -201,7 +208,20 @@ class _BaseMLP(BaseEstimator):
         """Output activation and loss codes the training kernels use."""
         return self._out_code, self._loss_code
 
-    def _fit(self, X, Y, *, incremental: bool):
+    def _validate_X(self, X, *, reset: bool):
+        """Validate ``X``; returns it and whether it was checked for NaN/inf.
+
+        Large inputs to minibatch training are checked by the first epoch
+        instead (see ``_DEFER_FINITE``).
+        """
+        defer = self.solver != "lbfgs" and not self.early_stopping
+        X = validate_data(self, X, reset=reset, force_all_finite=not defer)
+        if defer and X.size < _DEFER_FINITE:
+            assert_finite(X, "X")
+            defer = False
+        return X, not defer
+
+    def _fit(self, X, Y, *, incremental: bool, x_checked: bool = True):
         self._check_params()
         hidden = _ACT[self.activation]
         if incremental and self.early_stopping:
@@ -231,6 +251,11 @@ class _BaseMLP(BaseEstimator):
         solver = 1 if self.solver == "adam" else 0
         n_train = train_idx.size
         self.n_iter_ = 0  # per call, as scikit-learn >= 1.9 counts it
+        if not x_checked:
+            # The first epoch finds NaN/inf in X, after these arrays
+            # change in place: on that error the transaction restores the originals.
+            for name in ("_params", "_state1", "_state2", "_rng_state"):
+                setattr(self, name, getattr(self, name).copy())
         if not incremental or not hasattr(self, "_lr"):
             # Like scikit-learn, every fit (warm start included) starts a fresh
             # optimiser; partial_fit calls continue the same one.
@@ -250,6 +275,10 @@ class _BaseMLP(BaseEstimator):
                     solver, self._lr, float(self.beta_1), float(self.beta_2),
                     float(self.epsilon), float(self.momentum),
                     bool(self.nesterovs_momentum), self._adam_t, chunks, team)
+                if not x_checked:
+                    if not np.isfinite(total):
+                        assert_finite(X, "X")  # raises if X was the cause
+                    x_checked = True
                 if not np.isfinite(total):
                     warnings.warn(
                         "The training loss became NaN or infinite; training stopped and the "
@@ -544,7 +573,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _fit_public(self, X, y, *, incremental: bool):
         with self._transaction():
             reset = not (incremental or self.warm_start) or not hasattr(self, "_params")
-            X = validate_data(self, X, reset=reset)
+            X, x_checked = self._validate_X(X, reset=reset)
             Y = check_y(y, dtype=X.dtype, n_samples=X.shape[0])
             if Y.ndim == 2 and Y.shape[1] == 1:
                 warnings.warn(
@@ -557,7 +586,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._one_d = Y.ndim == 1
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
             self._prepare(X, Y, reset=reset, first_call=reset)
-            return self._fit(X, Y, incremental=incremental)
+            return self._fit(X, Y, incremental=incremental, x_checked=x_checked)
 
     def fit(self, X, y):
         """Train the network on ``(X, y)``.
@@ -846,7 +875,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     "classes must be passed on the first call to partial_fit (every "
                     "label the model will ever see)."
                 )
-            X = validate_data(self, X, reset=reset)
+            X, x_checked = self._validate_X(X, reset=reset)
             if logits is not None:
                 if soft_targets:
                     raise ValueError("Pass either logits= or soft_targets=True, not both.")
@@ -874,7 +903,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._objective = objective
             self._fitting_logits = logits is not None
             try:
-                return self._fit(X, Y, incremental=incremental)
+                return self._fit(X, Y, incremental=incremental, x_checked=x_checked)
             finally:
                 self._fitting_logits = False
 
