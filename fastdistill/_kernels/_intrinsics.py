@@ -152,8 +152,32 @@ def cpu_relax(typingctx):
     return sig, codegen
 
 
-#: The C library call that gives up the rest of a thread's time slice.
-_YIELD = "SwitchToThread" if sys.platform == "win32" else "sched_yield"
+def _register_yield() -> str | None:
+    """Make the OS call that gives up a thread's time slice callable from kernels.
+
+    ``sched_yield`` (POSIX) or ``SwitchToThread`` (Windows), registered with
+    LLVM under a name of our own, so compiled and cached code finds it on
+    every platform. Returns that name, or None if the call is unavailable
+    (the kernels then only spin).
+    """
+    import ctypes
+
+    from llvmlite import binding
+
+    name = "fastdistill_thread_yield"
+    try:
+        if sys.platform == "win32":
+            fn = ctypes.windll.kernel32.SwitchToThread
+        else:
+            fn = ctypes.CDLL(None).sched_yield
+        binding.add_symbol(name, ctypes.cast(fn, ctypes.c_void_p).value)
+    except (AttributeError, OSError):
+        return None
+    return name
+
+
+#: Symbol of the yield call (None: not available, spin only).
+_YIELD = _register_yield()
 
 
 @intrinsic
@@ -167,9 +191,10 @@ def thread_yield(typingctx):
     sig = types.void()
 
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.IntType(32), []), _YIELD)
-        builder.call(fn, [])
+        if _YIELD is not None:
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), []), _YIELD)
+            builder.call(fn, [])
         return context.get_dummy_value()
 
     return sig, codegen
