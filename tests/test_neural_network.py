@@ -485,6 +485,7 @@ def test_large_input_checked_by_first_epoch(monkeypatch, dtype, bad, call):
     before = {k: (v.copy() if isinstance(v, np.ndarray | list) else v)
               for k, v in vars(est).items()}
     pred = est.predict(X)
+    held = est.coefs_[0]  # a view of the weights: must keep following the model
     Xbad = X.copy()
     Xbad[457, 2] = bad
     with pytest.raises(ValueError, match=rf"{kind} at position \[457, 2\]"):
@@ -493,11 +494,18 @@ def test_large_input_checked_by_first_epoch(monkeypatch, dtype, bad, call):
         else:
             est.fit(Xbad, y)
     np.testing.assert_array_equal(est.predict(X), pred)
+    assert np.shares_memory(held, est._params)
     for k, v in before.items():
         if isinstance(v, np.ndarray):
             np.testing.assert_array_equal(getattr(est, k), v, err_msg=k)
         elif k not in ("_rng",):
             assert getattr(est, k) == v, k
+    if call in ("warm_start", "partial_fit"):  # the same weight array trains on
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.partial_fit(X, y) if call == "partial_fit" else est.fit(X, y)
+        np.testing.assert_array_equal(held, est.coefs_[0])
+        assert not np.array_equal(held, before["_params"][:held.size].reshape(held.shape))
     # A finite large input trains as before (the deferred check adds 0).
     monkeypatch.setattr(mlp_module, "_DEFER_FINITE", 1 << 40)
     ref = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
@@ -509,6 +517,46 @@ def test_large_input_checked_by_first_epoch(monkeypatch, dtype, bad, call):
         ours.fit(X, X[:, 0])
     for a, b in zip(ours.coefs_, ref.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["RandomState", "Generator"])
+def test_failed_deferred_check_leaves_the_users_generator(monkeypatch, kind):
+    # An upfront NaN check raises before any draw; the deferred one must
+    # leave the caller's generator where it was too.
+    import fastdistill.neural_network._mlp as mlp_module
+
+    monkeypatch.setattr(mlp_module, "_DEFER_FINITE", 1000)
+    X = np.random.default_rng(0).normal(size=(600, 4))
+    X[300, 1] = np.nan
+    gen = np.random.RandomState(3) if kind == "RandomState" else np.random.default_rng(3)
+    expected = gen.random(5)
+    gen = np.random.RandomState(3) if kind == "RandomState" else np.random.default_rng(3)
+    with pytest.raises(ValueError, match="NaN at position"):
+        MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=gen).fit(X, X[:, 0])
+    np.testing.assert_array_equal(gen.random(5), expected)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_divergence_restores_optimizer_state(rng, solver):
+    # A diverged epoch is undone whole: weights, velocities or moments and the
+    # step count; training on good data afterwards makes progress again.
+    X = rng.normal(size=(400, 5))
+    y = X[:, 0]
+    m = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", solver=solver,
+                     learning_rate_init=0.01, random_state=0).partial_fit(X, y)
+    state = (m._params.copy(), m._state1.copy(), m._state2.copy(), m._adam_t)
+    with pytest.warns(ConvergenceWarning, match="NaN or infinite"):
+        m.partial_fit(X * 1e150, y * 1e150)
+    np.testing.assert_array_equal(m._params, state[0])
+    np.testing.assert_array_equal(m._state1, state[1])
+    np.testing.assert_array_equal(m._state2, state[2])
+    assert m._adam_t == state[3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(20):
+            m.partial_fit(X, y)
+    assert m.n_iter_ == 1
+    assert m.score(X, y) > 0.9
 
 
 def _set_same_weights(rng, ours, ref):

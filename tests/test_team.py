@@ -39,12 +39,18 @@ def _relay(n_team, rounds, seen, roles):
 
 @TWO_THREADS
 def test_barrier_orders_every_round():
-    seen = np.full(2, -1, dtype=np.int64)
-    roles = np.full(2, -9, dtype=np.int64)
-    with parallel_region(2) as n:
-        assert n == 2
-        slots = _relay(2, 20_000, seen, roles)
-    assert roles.tolist() == [1, 1]  # both threads ran at once: a team
+    # On a loaded machine the partner can start too late to join (then one
+    # thread runs alone, correctly); a few attempts make sure a team forms.
+    for _ in range(20):
+        seen = np.full(2, -1, dtype=np.int64)
+        roles = np.full(2, -9, dtype=np.int64)
+        with parallel_region(2) as n:
+            assert n == 2
+            slots = _relay(2, 20_000, seen, roles)
+        if roles.tolist() == [1, 1]:  # both threads ran at once: a team
+            break
+        assert sorted(roles.tolist()) == [-1, 0]  # else exactly one ran, alone
+    assert roles.tolist() == [1, 1]
     assert seen.tolist() == [0, 0]  # no member ever saw a stale or early value
     assert slots[0] == slots[8] == 19_999
 

@@ -784,8 +784,9 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
         if not np.isfinite(batch_loss):
             stopped = True
             break
-        # A finite batch loss means finite activations, hence finite gradients
-        # and (Adam's step is bounded, SGD's is lr * g) finite new parameters.
+        # A finite batch loss means finite activations and gradients; a step
+        # can still overflow (an SGD velocity, Adam's squared gradients), which
+        # _epoch_result checks once at the end of the epoch.
         adam_t += 1
         lr_t = lr_
         if solver == 1:
@@ -834,22 +835,38 @@ def _epoch_buffers(params, sizes, w_off, b_off, n_out, rows, n_chunks):
 
 
 @jit
-def _epoch_result(result, params, backup):
+def _copy_rows(out, a, b, c):
+    """out[0], out[1], out[2] = a, b, c (a call: not reordered across the prange)."""
+    out[0] = a
+    out[1] = b
+    out[2] = c
+
+
+@jit
+def _epoch_result(result, params, state1, state2, backup, adam_t):
     """Return (summed loss, Adam step count) of an epoch; undo it if it stopped or overflowed.
+
+    The epoch is undone - parameters, optimiser state (rows of ``backup``)
+    and step count back to where it started, the loss NaN - when a batch
+    loss was not finite or any parameter or optimiser state is not: an
+    overflowed SGD velocity or Adam second moment (possible with a finite
+    loss) would otherwise freeze or poison every later step.
 
     A call of its own on purpose: Numba's parfor pass may move plain reads
     of ``result`` above the ``prange`` that writes it through a call (it
     does not see such writes), a call with side effects stays in place.
     """
-    steps = int(result[1])
-    if result[2] != 0.0:
-        params[:] = backup  # the epoch's starting weights: finite and usable
-        return np.nan, steps
+    ok = result[2] == 0.0
     for q in range(params.shape[0]):
-        if not np.isfinite(params[q]):  # overflow in a step: undo the epoch
-            params[:] = backup
-            return np.nan, steps
-    return result[0], steps
+        if not (np.isfinite(params[q]) and np.isfinite(state1[q]) and np.isfinite(state2[q])):
+            ok = False
+            break
+    if not ok:
+        params[:] = backup[0]  # the epoch's starting point: finite and usable
+        state1[:] = backup[1]
+        state2[:] = backup[2]
+        return np.nan, adam_t
+    return result[0], int(result[1])
 
 
 @jit(parallel=True)
@@ -869,8 +886,9 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
     bit-identical for any team size. The returned loss is the sum over
     batches of (batch loss + L2 term) times the batch size, as scikit-learn
     accumulates it. Training stops early (returning NaN) when a batch loss is
-    not finite or a step overflows, restoring the parameters the epoch
-    started from.
+    not finite, and an epoch in which a parameter or optimiser state
+    overflowed returns NaN too; either way parameters, optimiser state and
+    the step count are restored to where the epoch started.
     """
     n = order.shape[0]
     n_out = Y.shape[1]
@@ -878,7 +896,8 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
         shuffle_inplace(order, rng_state)
     acts, deltas, tmp, grads, losses, seg, first, sq_parts, result, sync = _epoch_buffers(
         params, sizes, w_off, b_off, n_out, min(batch_size, n), n_chunks)
-    backup = params.copy()
+    backup = np.empty((3, params.shape[0]), dtype=params.dtype)
+    _copy_rows(backup, params, state1, state2)
     sq_w = _weight_sq(params, sizes, w_off)
     team = max(1, min(n_team, n_chunks))
     # One call site for the whole epoch (a second one, for the team of one,
@@ -892,7 +911,7 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
                            b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1,
                            beta2, eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp,
                            grads, losses, seg, first, sq_parts, sq_w, result)
-    return _epoch_result(result, params, backup)
+    return _epoch_result(result, params, state1, state2, backup, adam_t)
 
 
 @jit(parallel=True)

@@ -209,19 +209,31 @@ class _BaseMLP(BaseEstimator):
         return self._out_code, self._loss_code
 
     def _validate_X(self, X, *, reset: bool):
-        """Validate ``X``; returns it and whether it was checked for NaN/inf.
+        """Validate ``X``; returns it and None, or a rollback if NaN/inf are not checked yet.
 
         Large inputs to minibatch training are checked by the first epoch
-        instead (see ``_DEFER_FINITE``).
+        instead (see ``_DEFER_FINITE``). The rollback, called when that check
+        fails, restores the state of the random generator ``random_state``
+        designates (a fresh fit draws its initial weights from it first), so
+        the failed call leaves it as an upfront check would.
         """
         defer = self.solver != "lbfgs" and not self.early_stopping
         X = validate_data(self, X, reset=reset, force_all_finite=not defer)
         if defer and X.size < _DEFER_FINITE:
             assert_finite(X, "X")
             defer = False
-        return X, not defer
+        if not defer:
+            return X, None
+        rng = self.random_state  # None or a seed: no outside generator is drawn from
+        if isinstance(rng, np.random.RandomState):
+            state = rng.get_state()
+            return X, lambda: rng.set_state(state)
+        if isinstance(rng, np.random.Generator):
+            state = rng.bit_generator.state
+            return X, lambda: setattr(rng.bit_generator, "state", state)
+        return X, lambda: None
 
-    def _fit(self, X, Y, *, incremental: bool, x_checked: bool = True):
+    def _fit(self, X, Y, *, incremental: bool, rollback=None):
         self._check_params()
         hidden = _ACT[self.activation]
         if incremental and self.early_stopping:
@@ -251,11 +263,11 @@ class _BaseMLP(BaseEstimator):
         solver = 1 if self.solver == "adam" else 0
         n_train = train_idx.size
         self.n_iter_ = 0  # per call, as scikit-learn >= 1.9 counts it
-        if not x_checked:
-            # The first epoch finds NaN/inf in X, after these arrays
-            # change in place: on that error the transaction restores the originals.
-            for name in ("_params", "_state1", "_state2", "_rng_state"):
-                setattr(self, name, getattr(self, name).copy())
+        in_place = ("_params", "_state1", "_state2", "_rng_state")
+        if rollback is not None:
+            # The first epoch checks X for NaN/inf after these arrays changed
+            # in place (coefs_ are views of _params): kept to be put back.
+            saved = [getattr(self, name).copy() for name in in_place]
         if not incremental or not hasattr(self, "_lr"):
             # Like scikit-learn, every fit (warm start included) starts a fresh
             # optimiser; partial_fit calls continue the same one.
@@ -275,10 +287,16 @@ class _BaseMLP(BaseEstimator):
                     solver, self._lr, float(self.beta_1), float(self.beta_2),
                     float(self.epsilon), float(self.momentum),
                     bool(self.nesterovs_momentum), self._adam_t, chunks, team)
-                if not x_checked:
+                if rollback is not None:
                     if not np.isfinite(total):
-                        assert_finite(X, "X")  # raises if X was the cause
-                    x_checked = True
+                        try:
+                            assert_finite(X, "X")  # raises if X was the cause
+                        except ValueError:
+                            for name, values in zip(in_place, saved, strict=True):
+                                getattr(self, name)[...] = values
+                            rollback()
+                            raise
+                    rollback = None
                 if not np.isfinite(total):
                     warnings.warn(
                         "The training loss became NaN or infinite; training stopped and the "
@@ -573,7 +591,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _fit_public(self, X, y, *, incremental: bool):
         with self._transaction():
             reset = not (incremental or self.warm_start) or not hasattr(self, "_params")
-            X, x_checked = self._validate_X(X, reset=reset)
+            X, rollback = self._validate_X(X, reset=reset)
             Y = check_y(y, dtype=X.dtype, n_samples=X.shape[0])
             if Y.ndim == 2 and Y.shape[1] == 1:
                 warnings.warn(
@@ -586,7 +604,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self._one_d = Y.ndim == 1
             Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
             self._prepare(X, Y, reset=reset, first_call=reset)
-            return self._fit(X, Y, incremental=incremental, x_checked=x_checked)
+            return self._fit(X, Y, incremental=incremental, rollback=rollback)
 
     def fit(self, X, y):
         """Train the network on ``(X, y)``.
@@ -875,7 +893,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     "classes must be passed on the first call to partial_fit (every "
                     "label the model will ever see)."
                 )
-            X, x_checked = self._validate_X(X, reset=reset)
+            X, rollback = self._validate_X(X, reset=reset)
             if logits is not None:
                 if soft_targets:
                     raise ValueError("Pass either logits= or soft_targets=True, not both.")
@@ -903,7 +921,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._objective = objective
             self._fitting_logits = logits is not None
             try:
-                return self._fit(X, Y, incremental=incremental, x_checked=x_checked)
+                return self._fit(X, Y, incremental=incremental, rollback=rollback)
             finally:
                 self._fitting_logits = False
 
