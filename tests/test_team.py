@@ -9,7 +9,7 @@ from numba import njit, prange
 import fastdistill
 import fastdistill._threads
 from fastdistill._kernels import mlp as K
-from fastdistill._kernels._team import SYNC_SIZE, barrier, join
+from fastdistill._kernels._team import _BAD_WINDOWS, _MIN_ROUNDS, _WINDOW, SYNC_SIZE, barrier, join
 from fastdistill._threads import parallel_region
 
 TWO_THREADS = pytest.mark.skipif(fastdistill._threads.max_threads() < 2,
@@ -65,6 +65,45 @@ def test_join_falls_back_to_one_thread_alone():
         _relay(2, 10, seen, roles)
     assert roles.tolist() == [0, -1]
     assert seen.tolist() == [-1, -1]  # no barrier was entered: nothing could hang
+
+
+@njit(parallel=True)
+def _lopsided(rounds, heavy, stay):
+    """Member 1 works ``heavy`` times longer per round: member 0 mostly waits."""
+    sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+    roles = np.full(2, -9, dtype=np.int64)
+    for tid in prange(2):
+        role = join(sync, 2)
+        roles[tid] = role
+        if role == 1:
+            for r in range(rounds):
+                s = 0.0
+                for i in range(200 * (heavy if tid == 1 else 1)):
+                    s += np.sqrt(i + s)
+                stay[tid, r] = 1 if barrier(sync, 2) else 0
+                if stay[tid, r] == 0:
+                    break
+    return roles
+
+
+@TWO_THREADS
+def test_team_splits_up_together_when_waiting_dominates():
+    # Member 0 waits about 95 % of its time: after the warm-up and two
+    # windows of barriers the team splits, every member told at the same
+    # barrier (never one member leaving while the other still counts on it).
+    first = _MIN_ROUNDS + _BAD_WINDOWS * _WINDOW
+    for _ in range(20):
+        stay = np.full((2, first + 50), -1, dtype=np.int64)
+        with parallel_region(2):
+            roles = _lopsided(first + 50, 20, stay)
+        if roles.tolist() == [1, 1]:
+            break
+    assert roles.tolist() == [1, 1]
+    for tid in (0, 1):
+        row = stay[tid]
+        assert row[:first].tolist() == [1] * first  # no judgement before
+        assert row[first] == 0  # the split: the same barrier for both
+        assert (row[first + 1:] == -1).all()  # and nobody went on to another barrier
 
 
 def _epoch(X, Y, sizes, n_chunks, n_team):

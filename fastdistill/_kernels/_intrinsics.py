@@ -16,6 +16,7 @@ __all__ = [
     "atomic_compare_swap",
     "cpu_relax",
     "thread_yield",
+    "cycle_count",
     "nearest_two",
 ]
 
@@ -196,6 +197,23 @@ def thread_yield(typingctx):
                 builder.module, ir.FunctionType(ir.IntType(32), []), _YIELD)
             builder.call(fn, [])
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def cycle_count(typingctx):
+    """Read a cheap, monotonic clock in CPU cycles (``llvm.readcyclecounter``, ``rdtsc`` on x86).
+
+    For comparing two durations measured on the same machine, never for
+    results; targets without a cycle counter return 0.
+    """
+    sig = types.int64()
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter")
+        return builder.call(fn, [])
 
     return sig, codegen
 

@@ -744,7 +744,9 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
     Member ``tid`` runs the row chunks ``tid, tid + n_team, ...`` of every
     minibatch, then the optimiser-step parts numbered the same way, with a
     :func:`~._team.barrier` after each phase; a team of one runs them all in
-    turn. Every member computes the batch losses, the step count and
+    turn. When the team's waiting dominates (see :mod:`._team`), the members
+    other than 0 leave after a minibatch and member 0 runs the rest of the
+    epoch alone. Every member computes the batch losses, the step count and
     ``||W||^2`` from the shared per-chunk and per-part values in the same
     order, so all agree (and stop together on a non-finite loss) and the
     result does not depend on the team size. Member 0 writes (summed loss,
@@ -796,8 +798,12 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
             sq_parts[part] = _step_part(params, grads, state1, state2, seg, first[part],
                                         first[part + 1], alpha_, inv_m, solver, lr_, lr_t,
                                         beta1_, c1_, beta2_, c2_, eps_, mom_, nesterov)
-        if n_team > 1:
-            barrier(sync, n_team)
+        if n_team > 1 and not barrier(sync, n_team):
+            # The team waits more than it works (other processes hold the
+            # cores): member 0 carries on alone, with the same chunks.
+            if tid != 0:
+                return
+            n_team = 1
         sq_w = 0.0
         for part in range(n_parts):
             sq_w += sq_parts[part]
