@@ -203,14 +203,18 @@ def thread_yield(typingctx):
 
 @intrinsic
 def cycle_count(typingctx):
-    """Read a cheap, monotonic clock in CPU cycles (``llvm.readcyclecounter``, ``rdtsc`` on x86).
+    """Read a cheap, monotonic clock in CPU cycles (``rdtsc`` on x86; elsewhere 0).
 
     For comparing two durations measured on the same machine, never for
-    results; targets without a cycle counter return 0.
+    results. Only x86 gets the counter: ``llvm.readcyclecounter`` reads a
+    register that user code may not read on other targets (a crash on
+    AArch64), so there it returns 0 and callers must treat 0 as "no clock".
     """
     sig = types.int64()
 
     def codegen(context, builder, signature, args):
+        if not _X86:
+            return ir.Constant(ir.IntType(64), 0)
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter")
         return builder.call(fn, [])
