@@ -69,7 +69,7 @@ def test_join_falls_back_to_one_thread_alone():
 
 
 @njit(parallel=True)
-def _lopsided(rounds, heavy, stay):
+def _lopsided(rounds, heavy, stay, sink):
     """Member 1 works ``heavy`` times longer per round: member 0 mostly waits."""
     sync = np.zeros(SYNC_SIZE, dtype=np.int64)
     roles = np.full(2, -9, dtype=np.int64)
@@ -80,7 +80,8 @@ def _lopsided(rounds, heavy, stay):
             for r in range(rounds):
                 s = 0.0
                 for i in range(200 * (heavy if tid == 1 else 1)):
-                    s += np.sqrt(i + s)
+                    s += np.sqrt(i + s)  # a dependent chain: not vectorised away
+                sink[tid] += s  # used: the work is not optimised out
                 stay[tid, r] = 1 if barrier(sync, 2) else 0
                 if stay[tid, r] == 0:
                     break
@@ -96,8 +97,10 @@ def test_team_splits_up_together_when_waiting_dominates():
     first = _MIN_ROUNDS + _BAD_WINDOWS * _WINDOW
     for _ in range(20):
         stay = np.full((2, first + 50), -1, dtype=np.int64)
+        sink = np.zeros(2)
         with parallel_region(2):
-            roles = _lopsided(first + 50, 20, stay)
+            roles = _lopsided(first + 50, 20, stay, sink)
+        assert sink[1] > 20 * sink[0] > 0  # the work was done, 20x on member 1
         if roles.tolist() == [1, 1]:
             break
     assert roles.tolist() == [1, 1]
@@ -158,3 +161,70 @@ def test_team_stops_together_on_divergence(rng):
                                  0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2)
     assert np.isnan(total)
     np.testing.assert_array_equal(p, p0)
+
+
+SPLIT_IN_EPOCH = """
+import numpy as np
+import fastdistill._kernels._team as T
+# Judge after 2 barriers, in windows of 2, and call any wait dominant: the
+# team splits early in every epoch (this process has its own Numba cache).
+T._MIN_ROUNDS, T._WINDOW, T._WAIT_SHARE = 2, 2, 10**9
+from numba import njit, prange
+from fastdistill._kernels import mlp as K
+from fastdistill._threads import parallel_region
+
+@njit(parallel=True)
+def probe(rounds, stay):
+    sync = np.zeros(T.SYNC_SIZE, dtype=np.int64)
+    for tid in prange(2):
+        if T.join(sync, 2) == 1:
+            for r in range(rounds):
+                stay[tid, r] = 1 if T.barrier(sync, 2) else 0
+                if stay[tid, r] == 0:
+                    break
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(900, 6))
+Y = rng.normal(size=(900, 1))
+sizes = np.array([6, 40, 1], dtype=np.int64)
+w_off, b_off, n_params = K.param_offsets(sizes)
+runs = []
+with parallel_region(2):
+    for _ in range(20):  # make sure the patched rule splits a real team
+        stay = np.full((2, 20), -1, dtype=np.int64)
+        probe(20, stay)
+        if (stay[:, 0] == 1).all():
+            break
+    assert stay[0, :6].tolist() == [1, 1, 1, 1, 1, 1] and stay[0, 6] == 0, stay
+    assert stay[1, :7].tolist() == stay[0, :7].tolist(), stay
+    for team in (1, 2, 2, 2):
+        p = np.random.default_rng(3).normal(size=n_params) * 0.3
+        s1, s2 = np.zeros(n_params), np.zeros(n_params)
+        total, t = K.train_epoch(X, Y, np.arange(900), np.array([7], dtype=np.uint64), True,
+                                 p, s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 16, 1, 1e-2,
+                                 0.9, 0.999, 1e-8, 0.9, True, 0, 2, team)
+        runs.append((p, s1, s2, total, t))
+ref = runs[0]
+for run in runs[1:]:
+    for a, b in zip(run[:3], ref[:3]):
+        assert np.array_equal(a, b)
+    assert run[3:] == ref[3:], (run[3:], ref[3:])
+print("OK", ref[4])
+"""
+
+
+@TWO_THREADS
+@pytest.mark.skipif(not _X86, reason="the team times its waits with the x86 cycle counter")
+def test_epoch_that_splits_matches_one_thread(tmp_path):
+    # The split inside train_epoch (member 0 finishing alone) gives exactly
+    # the result of one thread. Run in a fresh process with the team's rule
+    # patched to split after a few minibatches, and a cache of its own.
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", SPLIT_IN_EPOCH], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["OK", str(-(-900 // 16))]
