@@ -711,3 +711,25 @@ def test_labels_do_not_depend_on_the_scale_of_the_data(k, e):
                                atol=1e-12)
     assert km.inertia_ / s**2 == pytest.approx(base.inertia_, rel=1e-9)
     np.testing.assert_array_equal(km.predict(X[::7] * s), base.predict(X[::7]))
+
+
+@pytest.mark.parametrize("switch", [0.0, 0.08, 2.0])
+@pytest.mark.parametrize("max_iter", [1, 2, 4, 12])
+def test_plain_then_bounded_passes_agree_with_plain(monkeypatch, switch, max_iter):
+    # Plain passes while many labels change, then Hamerly bounds built by one
+    # full search: never (switch 0), the default rule, or after the first
+    # pass (2.0; with max_iter=1 the switch comes last and the final pass must
+    # not use the bounds that were never built). Same fit as plain passes only.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 8))
+    fits = []
+    for min_k, rule in ((10**9, switch), (_kmeans.BOUNDED_MIN_K, switch)):
+        monkeypatch.setattr(_kmeans, "BOUNDED_MIN_K", min_k)
+        monkeypatch.setattr(_kmeans, "PLAIN_UNTIL_CHANGED", rule)
+        fits.append(KMeans(40, n_init=1, max_iter=max_iter, tol=0, random_state=0).fit(X))
+    plain, mixed = fits
+    assert mixed.n_iter_ == plain.n_iter_
+    np.testing.assert_array_equal(mixed.labels_, plain.labels_)
+    np.testing.assert_allclose(mixed.cluster_centers_, plain.cluster_centers_, rtol=1e-12,
+                               atol=1e-12)
+    assert mixed.inertia_ == pytest.approx(plain.inertia_, rel=1e-12)
