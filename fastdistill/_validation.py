@@ -13,8 +13,11 @@ C-contiguous float32/float64 array is passed through without a copy.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +69,57 @@ def assert_finite(X: np.ndarray, name: str) -> None:
         Name used in the message.
     """
     _assert_finite(X, name)
+
+
+#: Memory ranges (start, end) of arrays already checked for NaN/inf in this
+#: context: see :func:`trusted_finite`.
+_TRUSTED: contextvars.ContextVar[tuple[tuple[int, int], ...]] = contextvars.ContextVar(
+    "fastdistill_trusted_finite", default=())
+
+
+@contextlib.contextmanager
+def trusted_finite(*arrays: np.ndarray | None) -> Iterator[None]:
+    """Within the block, skip the NaN/inf scan of views of ``arrays``.
+
+    For an estimator that validated its input and then hands the same rows
+    (or row chunks of them) to other fastdistill estimators, which would scan
+    them again. Only arrays whose memory lies inside one of ``arrays`` are
+    skipped, so copies and conversions (float64 to float32 can overflow) are
+    still checked; shapes and dtypes are always checked. Per thread and
+    context (:mod:`contextvars`).
+
+    Parameters
+    ----------
+    *arrays : ndarray or None
+        Arrays already checked to be finite (None entries are ignored).
+    """
+    ranges = _TRUSTED.get() + tuple(
+        _byte_bounds(a) for a in arrays if isinstance(a, np.ndarray) and a.size)
+    token = _TRUSTED.set(ranges)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def _byte_bounds(a: np.ndarray) -> tuple[int, int]:
+    """First and one-past-last byte address of ``a``'s elements (any strides)."""
+    start = a.__array_interface__["data"][0]
+    lo = hi = start
+    for extent, stride in zip(a.shape, a.strides, strict=True):
+        if stride < 0:
+            lo += (extent - 1) * stride
+        else:
+            hi += (extent - 1) * stride
+    return lo, hi + a.itemsize
+
+
+def _trusted(X: np.ndarray) -> bool:
+    ranges = _TRUSTED.get()
+    if not ranges or not X.size:
+        return False
+    lo, hi = _byte_bounds(X)
+    return any(a <= lo and hi <= b for a, b in ranges)
 
 
 def _assert_finite(X: np.ndarray, name: str) -> None:
@@ -220,7 +274,7 @@ def check_array(
             f"Found array with {arr.shape[1]} feature(s) (shape={arr.shape}) while "
             f"a minimum of {ensure_min_features} is required for {name}."
         )
-    if force_all_finite:
+    if force_all_finite and not _trusted(arr):
         _assert_finite(arr, name)
     if order == "C" and not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,50 @@ def test_validate_data_resets_and_checks_n_features(rng):
     X = rng.normal(size=(4, 3))
     assert validate_data(est, X, reset=True) is X
     assert est.n_features_in_ == 3
+
+
+def test_trusted_finite_skips_only_views_of_checked_arrays():
+    from fastdistill._validation import check_array, trusted_finite
+
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    X[10, 2] = np.nan  # pretend-checked: the context must make the scan skip it
+    Y = X[20:]  # outside the NaN, no error anyway
+    with trusted_finite(X, None):
+        check_array(X[5:15])  # a view of X: not scanned
+        check_array(X[:, ::-1])  # any strides inside X
+        check_array(Y)
+        with pytest.raises(ValueError, match="NaN"):
+            check_array(X[5:15].copy())  # a copy is new memory: scanned
+        with pytest.raises(ValueError, match="NaN"):
+            check_array(X[5:15], dtype=np.float32)  # a converted copy: scanned
+    with pytest.raises(ValueError, match="NaN"):
+        check_array(X[5:15])  # outside the block: scanned again
+
+
+def test_distiller_checks_its_rows_once(monkeypatch):
+    # The Distiller scans X for NaN/inf once; its feature map, teacher and
+    # student do not scan the same rows again.
+    import fastdistill._validation as V
+    from fastdistill import Distiller, KMeansFeatures, MLPRegressor, Ridge
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 5))
+    teacher = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        teacher.fit(X[:500], X[:500, 0])
+    scanned = []
+    real = V._assert_finite
+
+    def counting(A, name):
+        scanned.append(A.size)
+        return real(A, name)
+
+    monkeypatch.setattr(V, "_assert_finite", counting)
+    d = Distiller(teacher, Ridge(), KMeansFeatures(8, random_state=0)).fit(X)
+    assert sum(s for s in scanned if s >= X.size) == X.size  # X itself: once
+    Xbad = X.copy()
+    Xbad[7, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        Distiller(teacher, Ridge(), KMeansFeatures(8, random_state=0)).fit(Xbad)
+    assert d.predict(X[:5]).shape == (5,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import time
 
@@ -14,6 +15,7 @@ from .._validation import (
     check_is_fitted,
     check_option,
     check_scalar,
+    trusted_finite,
     validate_data,
 )
 from ._metric import TeacherMetric, capped_probe_rows, probe_queries
@@ -395,7 +397,7 @@ class Distiller(RegressorMixin, BaseEstimator):
         sk_style = X_labeled is not None and y_labeled is None and np.ndim(X_labeled) == 1
         if sk_style:
             y_labeled, X_labeled = X_labeled, None
-        with self._transaction():
+        with self._transaction(), contextlib.ExitStack() as checked:
             self._alpha = self.alpha if alpha is None else alpha
             self._check_params(self._alpha)
             self._alpha = float(self._alpha)
@@ -403,6 +405,11 @@ class Distiller(RegressorMixin, BaseEstimator):
             XL = X if sk_style else None
             if X_labeled is not None:
                 XL = check_array(X_labeled, name="X_labeled", dtype=X.dtype)
+            # Checked for NaN/inf once: the feature map, the teacher (when it
+            # is a fastdistill estimator) and the student do not scan these
+            # rows, or row chunks of them, again.
+            checked.enter_context(trusted_finite(X, XL))
+            if X_labeled is not None:
                 if XL.shape[1] != X.shape[1]:
                     raise ValueError(
                         f"X_labeled has {XL.shape[1]} features but X_unlabeled has "
