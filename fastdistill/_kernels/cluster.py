@@ -57,6 +57,28 @@ def _clipped(row, c_norms, xn, c):
     return v if v > 0.0 else 0.0
 
 
+@jit
+def _settle_near_tie(row, c_norms, xn, thr, x, centers):
+    """Settle a float32 near tie by exact differences.
+
+    Of the centers whose searched distance is at most ``thr``, returns the
+    one nearest to the shifted row ``x`` (differences in the dtype of ``x``,
+    float64 here); the first on equality.
+    """
+    bd = np.inf
+    best = -1
+    for c in range(centers.shape[0]):
+        if _clipped(row, c_norms, xn, c) <= thr:
+            e2 = 0.0
+            for j in range(x.shape[0]):
+                t = x[j] - centers[c, j]
+                e2 += t * t
+            if e2 < bd:
+                bd = e2
+                best = c
+    return best
+
+
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
                update, exact_inertia, incremental):
@@ -289,16 +311,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     tie = top[2] <= thr
                 if tie:
                     verified[slot] += 1
-                    bd = np.inf
-                    for c in range(k):
-                        if _clipped(row, c_norms32, xnb32[i], c) <= thr:
-                            e2 = 0.0
-                            for j in range(d):
-                                t = buf[i, j] - centers[c, j]
-                                e2 += t * t
-                            if e2 < bd:
-                                bd = e2
-                                best = c
+                    best = _settle_near_tie(row, c_norms32, xnb32[i], thr, buf[i], centers)
                 dist = 0.0
                 for j in range(d):
                     t = buf[i, j] - centers[best, j]
@@ -539,16 +552,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                     thr = top[1] + 2.0 * err
                     if verify and top[2] <= thr:
                         # near tie in float32: settled by exact float64 distances
-                        bd = np.inf
-                        for c in range(k):
-                            if _clipped(row, c_norms_s, xnbs[v], c) <= thr:
-                                e2 = 0.0
-                                for j in range(d):
-                                    t = buf[v, j] - centers[c, j]
-                                    e2 += t * t
-                                if e2 < bd:
-                                    bd = e2
-                                    best = c
+                        best = _settle_near_tie(row, c_norms_s, xnbs[v], thr, buf[v], centers)
                         if best != top[0]:  # the searched best is now one of the others
                             sec = np.float64(top[1])
                             up2 = -1.0  # the exact distance instead, below
