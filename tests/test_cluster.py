@@ -378,6 +378,54 @@ def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
     _assert_bounds_hold(X, shift, C, lab_b, bounds)
 
 
+_NO_BOUNDS = np.empty((0, 2), np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [40, 70])
+@pytest.mark.parametrize("exact", [False, True])
+def test_plain_pass_writes_bounds_that_bounded_passes_continue(dtype, k, exact, rng):
+    # A plain pass asked for the bounds (float64: the float32 search verified
+    # in float64) leaves valid Hamerly bounds for its labels, from the
+    # searched distances or (exact inertia) the exact own distance; bounded
+    # passes then continue from them with the plain passes' labels and sums.
+    X = _blobs(n=2500, d=5, k=6, dtype=dtype, offset=50.0)
+    sw = rng.uniform(0.5, 2.0, len(X)).astype(dtype)
+    shift, seq = _moves(X, k, seed=k + 1)
+    lab_p = np.full(len(X), -1, np.int32)
+    lab_b = lab_p.copy()
+    bounds = np.full((len(X), 2), np.nan, np.float32)  # every entry must be written
+    sb, wb, _, _ = assign(X, sw, shift, seq[0], lab_b, True, exact, None, bounds)
+    assign(X, sw, shift, seq[0], lab_p, True)
+    np.testing.assert_array_equal(lab_b, lab_p)
+    _assert_bounds_hold(X, shift, seq[0], lab_b, bounds)
+    # the bounds are tight: off by the float32 storage margin and the
+    # rounding bound of the searched squared distances, which scales with
+    # the squared norms (the exact own distance: the storage margin only)
+    Xs = X.astype(np.float64) - shift
+    D2 = ((Xs[:, None, :] - seq[0].astype(np.float64)[None]) ** 2).sum(-1)
+    rows = np.arange(len(X))
+    atol = 0.0 if exact else 1e-4 * np.mean((Xs**2).sum(1))
+    np.testing.assert_allclose(bounds[:, 0].astype(np.float64) ** 2, D2[rows, lab_b],
+                               rtol=1e-5, atol=atol)
+    D2[rows, lab_b] = np.inf
+    np.testing.assert_allclose(bounds[:, 1].astype(np.float64) ** 2, D2.min(1), rtol=1e-5,
+                               atol=1e-4 * np.mean((Xs**2).sum(1)))
+    totals, previous, searched = (sb, wb), seq[0].astype(np.float64), []
+    for C in seq[1:]:
+        sp, wp, _, cp = assign(X, sw, shift, C, lab_p, True)
+        sb, wb, _, cb, nb = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, totals,
+                                           True, exact)
+        np.testing.assert_array_equal(lab_b, lab_p)
+        assert cb == cp
+        np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(wb, wp, rtol=1e-12)
+        _assert_bounds_hold(X, shift, C, lab_b, bounds)
+        totals, previous = (sb, wb), C.astype(np.float64)
+        searched.append(nb)
+    assert min(searched) < 0.6 * len(X)  # the written bounds do skip rows
+
+
 def _assert_bounds_hold(X, shift, C, labels, bounds):
     """The bounds are bounds: the own center is no farther than the upper one,
     no other center nearer than the lower one."""
@@ -588,12 +636,12 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert n_ties > 50
     labels = np.full(len(X), -1, np.int32)
     out = K.lloyd_pass_mixed(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T, np.float32),
-                             cn.astype(np.float32), cn.max(), labels, 64, 3, True)
+                             cn.astype(np.float32), cn.max(), labels, 64, 3, True, _NO_BOUNDS)
     np.testing.assert_array_equal(labels, ref)
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, True, False)
+                         3, True, True, False, _NO_BOUNDS, cn.max())
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -622,7 +670,7 @@ def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
                                (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
         outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
-                                 exact, False)[:4])
+                                 exact, False, _NO_BOUNDS, float(cn.max()))[:4])
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)

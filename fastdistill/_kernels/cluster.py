@@ -81,7 +81,7 @@ def _settle_near_tie(row, c_norms, xn, thr, x, centers):
 
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-               update, exact_inertia, incremental):
+               update, exact_inertia, incremental, bounds, c_norm_max):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
     Works on ``x - shift`` (copied chunk by chunk into a small buffer; with
@@ -107,6 +107,12 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     incremental : bool - return the *changes* of the sums and weights: only
         rows whose label changes contribute (subtracted from the old cluster,
         added to the new one; rows labelled ``-1`` only added)
+    bounds : (n, 2) float32, or (0, 2) - when not empty, filled with the
+        Hamerly bounds of :func:`lloyd_bounded_pass` for the new labels
+        (searched distances widened by their rounding bound; the exact own
+        distance when ``exact_inertia``), so that bounded passes can follow
+        without a pass of their own to build them
+    c_norm_max : float - largest squared center norm (for the rounding bound)
 
     Returns
     -------
@@ -129,6 +135,9 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
+    write_bounds = bounds.shape[0] > 0
+    s_err, s_abs = _search_error(d, X.dtype)
+    u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(X.dtype).eps
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
@@ -168,7 +177,13 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     prefetch_row(X, nxt + i)
                 if not xnb[i] <= xn_max:
                     too_big[slot] += 1
-                best = _nearest(dots[i], c_norms, xnb[i])
+                if write_bounds:
+                    top = nearest_two(dots[i], c_norms, xnb[i])
+                    best = top[0]
+                    err = _row_error(s_err, s_abs, d, np.float64(xnb[i]), c_norm_max)
+                    _store_bounds(bounds, r0 + i, top[1] + err, top[2] - err)
+                else:
+                    best = _nearest(dots[i], c_norms, xnb[i])
                 w = sw[r0 + i] if has_w else 1.0
                 if exact_inertia:  # differences in float64, as the bounded pass
                     dist = 0.0
@@ -181,6 +196,8 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                             t = np.float64(X[r0 + i, j]) - np.float64(centers[best, j])
                             dist += t * t
                     inert[slot] += w * dist
+                    if write_bounds:  # the exact distance: a tighter upper bound
+                        bounds[r0 + i, 0] = _store_upper(np.sqrt(dist * u_slack))
                 old = labels[r0 + i]
                 if old == best:
                     if incremental:
@@ -224,7 +241,7 @@ MIXED_SLACK = 4.0
 
 @jit(parallel=True)
 def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, labels,
-                     chunk_rows, n_slots, update):
+                     chunk_rows, n_slots, update, bounds):
     """:func:`lloyd_pass` for float64 data with a verified float32 search.
 
     The products ``x.c`` come from one float32 GEMM (twice the float64 rate)
@@ -244,6 +261,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     centers_t32 : (d, k) float32 - the shifted centers, transposed, C-contiguous
     c_norms32 : (k,) float32 - their squared norms
     c_norm_max : float - the largest squared norm of a shifted center
+    bounds : as :func:`lloyd_pass` (the upper bound from the exact distance)
 
     Returns
     -------
@@ -257,8 +275,9 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
-    u = 2.0 ** -24
-    c_max = np.sqrt(c_norm_max)
+    write_bounds = bounds.shape[0] > 0
+    s_err, s_abs = _search_error(d, np.float32)
+    u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(np.float64).eps
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
@@ -298,24 +317,32 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     too_big[slot] += 1
                 tie = False
                 thr = 0.0
+                lo2 = 0.0  # squared lower bound on every other center's distance
                 if xn > MIXED_MAX_SQ:  # float32 norms could overflow: exact search
-                    best = _exact_nearest2(buf[i], centers)[0]
+                    res = _exact_nearest2(buf[i], centers)
+                    best = res[0]
+                    lo2 = res[2] / u_slack
                     verified[slot] += 1
                 else:
                     top = nearest_two(row, c_norms32, xnb32[i])
                     best = top[0]
-                    err = MIXED_SLACK * u * (2.0 * (d + 3) * np.sqrt(xn) * c_max
-                                             + 5.0 * (xn + c_norm_max))
+                    err = _row_error(s_err, 0.0, d, xn, c_norm_max)
                     # another center whose float32 value lies within 2 err of the best
                     thr = top[1] + 2.0 * err
                     tie = top[2] <= thr
+                    # the second smallest searched distance, lowered by its rounding
+                    lo2 = np.float64(top[2]) - err - s_abs
                 if tie:
                     verified[slot] += 1
                     best = _settle_near_tie(row, c_norms32, xnb32[i], thr, buf[i], centers)
+                    if best != top[0]:  # the searched nearest is now another center
+                        lo2 = np.float64(top[1]) - err - s_abs
                 dist = 0.0
                 for j in range(d):
                     t = buf[i, j] - centers[best, j]
                     dist += t * t
+                if write_bounds:
+                    _store_bounds(bounds, r0 + i, dist * u_slack, lo2)
                 w = sw[r0 + i] if has_w else 1.0
                 inert[slot] += w * dist
                 if labels[r0 + i] != best:
@@ -364,6 +391,38 @@ def _store_upper(v):
     if np.float64(f) < v:  # below float32's normal range
         f = np.float32(_F32_TINY) if v <= _F32_TINY else np.float32(np.inf)
     return f
+
+
+@jit(inline="always")
+def _store_bounds(bounds, i, up2, lo2):
+    """Store row ``i``'s bounds from squared ones (``lo2 <= 0``: a lower bound of 0)."""
+    bounds[i, 0] = _store_upper(np.sqrt(up2))
+    bounds[i, 1] = _store_lower(np.sqrt(lo2) if lo2 > 0.0 else 0.0)
+
+
+@jit(inline="always")
+def _search_error(d, dtype):
+    """Rounding-bound factors of the searched distances ``||x||^2 + ||c||^2 - 2 x.c``.
+
+    Returns ``(rel, abs)`` for :func:`_row_error`: ``rel`` is half the
+    dtype's epsilon times the safety factor :data:`MIXED_SLACK`; ``abs``
+    covers roundings below the dtype's normal range, each off by up to half
+    its smallest subnormal, which no relative bound covers (float32 data
+    scaled by 2**-66 broke bounds without it).
+    """
+    eps = np.finfo(dtype).eps
+    return MIXED_SLACK * 0.5 * eps, (4.0 * d + 16.0) * np.finfo(dtype).tiny * eps
+
+
+@jit(inline="always")
+def _row_error(rel, abs_err, d, xn, c_norm_max):
+    """Bound on the rounding error of a row's searched squared distances.
+
+    ``xn``: the row's squared norm; ``c_norm_max``: the largest squared
+    center norm (inputs rounded to the search dtype, a d-term sum, the norms).
+    """
+    return rel * (2.0 * (d + 3) * np.sqrt(xn) * np.sqrt(c_norm_max)
+                  + 5.0 * (xn + c_norm_max)) + abs_err
 
 
 @jit(inline="always")
@@ -457,17 +516,10 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
-    eps = np.finfo(X.dtype).eps
-    eps_s = np.finfo(c_norms_s.dtype).eps
-    # relative slack on the exact own distance; rounding bound (times the
-    # magnitudes) of the expanded distances of the search
-    u_slack = 1.0 + 4.0 * (d + 2) * eps
-    c_max = np.sqrt(c_norm_max)
-    s_err = MIXED_SLACK * 0.5 * eps_s
-    # absolute part: below the search dtype's normal range every rounding
-    # can be off by half its smallest subnormal (2**-150 in float32), which
-    # no relative bound covers (float32 data scaled by 2**-66 broke bounds)
-    s_abs = (4.0 * d + 16.0) * np.finfo(c_norms_s.dtype).tiny * eps_s
+    # relative slack on the exact own distance; rounding bound of the
+    # expanded distances of the search
+    u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(X.dtype).eps
+    s_err, s_abs = _search_error(d, c_norms_s.dtype)
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
@@ -534,8 +586,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 xn = xnb[v]
                 row = dots[v]
                 # rounding bound of the searched squared distances
-                err = s_err * (2.0 * (d + 3) * np.sqrt(xn) * c_max + 5.0 * (xn + c_norm_max)) \
-                    + s_abs
+                err = _row_error(s_err, s_abs, d, xn, c_norm_max)
                 if verify and xn > MIXED_MAX_SQ:
                     # float32 norms could overflow: exact float64 search, and
                     # the second distance lowered by its float64 rounding

@@ -67,7 +67,8 @@ def n_slots(n_rows: int, n_centers: int, n_features: int) -> int:
     return int(max(1, min(n_chunks, 32, (64 << 20) // max(1, n_centers * n_features * 8))))
 
 
-def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=None):
+def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=None,
+           bounds=None):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
     float64 data with at least :data:`MIXED_MIN_K` centers go through
@@ -96,6 +97,10 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
         them the plain pass updates these running totals from the rows that
         change cluster only (a few percent after the first passes) instead
         of summing every row again.
+    bounds : ndarray of shape (n, 2), float32, or None, default=None
+        When given, filled with the Hamerly bounds that :func:`assign_bounded`
+        takes, for these centers and the new labels: bounded passes can
+        follow this one directly (a few percent more work for the pass).
 
     Returns
     -------
@@ -110,16 +115,18 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     slots = n_slots(n, k, d)
     c_norms = _norms64(centers)
     centers_t = np.ascontiguousarray(centers.T)
+    if bounds is None:
+        bounds = np.empty((0, 2), dtype=np.float32)
     with parallel_region(slots):
         if _mixed(X, c_norms):
             out = K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
                                      c_norms.astype(np.float32), float(c_norms.max()),
-                                     labels, rows, slots, update)
+                                     labels, rows, slots, update, bounds)
             _check_range(X, out[-1])
             return out[:4]
         sums, wts, inertia, changed, too_big = K.lloyd_pass(
             X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
-            update, bool(exact_inertia), totals is not None)
+            update, bool(exact_inertia), totals is not None, bounds, float(c_norms.max()))
     _check_range(X, too_big)
     if totals is not None:
         sums, wts = add_totals(sums, wts, totals, labels, sw, update)

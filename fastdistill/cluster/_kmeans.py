@@ -313,50 +313,53 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def _run_lloyd(self, X, sw, shift, centers0, tol):
         centers = (centers0.astype(np.float64) - shift).astype(X.dtype)
-        labels = np.full(X.shape[0], -1, dtype=np.int32)
-        # With enough centers every pass uses Hamerly bounds: rows whose
-        # center cannot change are not searched (nor read, unless the
-        # inertia is printed), and only rows that change cluster update the
-        # running per-cluster sums.
+        n = X.shape[0]
+        labels = np.full(n, -1, dtype=np.int32)
+        # With enough centers, Lloyd passes use Hamerly bounds once few labels
+        # change: rows whose center cannot change are not searched (nor
+        # read, unless the inertia is printed), and only rows that change
+        # cluster update the running per-cluster sums.
         use_bounds = self.n_clusters >= BOUNDED_MIN_K
-        bounds = np.zeros((X.shape[0], 2), dtype=np.float32) if use_bounds else None
+        bounds = np.zeros((n, 2), dtype=np.float32) if use_bounds else None
         # While many labels still change, the bounds prune too few rows to pay
         # for their bookkeeping: plain passes until fewer than
-        # PLAIN_UNTIL_CHANGED of the rows change cluster in one, then the
-        # bounds are built by one pass that searches every row.
+        # PLAIN_UNTIL_CHANGED of the rows change cluster in one. The plain
+        # passes that may be the last (the previous one changed fewer than
+        # twice that) also write the bounds for their centers, so that the
+        # bounded passes follow directly.
         bounded = False
+        pending = False  # switch decided after a pass that wrote no bounds
+        last_changed = n
         # running per-cluster sums and weights: a pass adds only the rows
         # that change cluster
         totals = None
         previous = None
         shift_x = shift.astype(X.dtype)
         it = 0
-        fresh = False
+        wrote = False
         for it in range(self.max_iter):
-            if fresh:
-                # The first bounded pass searches every row, as the first
-                # pass of all: it builds both bounds of each row (weak lower
-                # bounds, left by not searching rows, would stay weak) and
-                # recomputes the totals.
-                labels[:] = -1
-                totals = None
-                fresh = False
             if bounded:
                 sums, wts, inertia, changed, _ = assign_bounded(
                     X, sw, shift_x, centers, labels, bounds, previous, totals, True,
                     bool(self.verbose))
             else:
+                wrote = use_bounds and (
+                    pending or last_changed < 2 * PLAIN_UNTIL_CHANGED * n)
                 # the inertia of an update pass is only printed
                 sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
-                                                     bool(self.verbose), totals)
+                                                     bool(self.verbose), totals,
+                                                     bounds if wrote else None)
+                if use_bounds and (pending or changed < PLAIN_UNTIL_CHANGED * n):
+                    bounded = wrote  # bounded from the next pass on
+                    pending = not wrote
+            last_changed = changed
             totals = (sums, wts)
             previous = centers
-            if use_bounds and not bounded and changed < PLAIN_UNTIL_CHANGED * X.shape[0]:
-                bounded = fresh = True  # bounded from the next pass on
             empty = np.flatnonzero(wts == 0)
             if empty.size:  # relocation edits copies: the totals follow the labels
                 sums, wts = sums.copy(), wts.copy()
-                self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty)
+                self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty,
+                               bounds if wrote or bounded else None)
             new = (sums / np.where(wts > 0, wts, 1.0)[:, None]).astype(X.dtype)
             new[wts == 0] = centers[wts == 0]
             center_shift_tot = float(((new.astype(np.float64) - centers) ** 2).sum())
@@ -372,7 +375,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     print(f"Converged at iteration {it}: center shift "
                           f"{center_shift_tot} within tolerance {tol}.")
                 break
-        if bounded and not fresh:  # (no bounds yet if the switch came last)
+        if bounded or wrote:  # bounds for ``previous`` from the last pass
             inertia = assign_bounded(X, sw, shift_x, centers, labels, bounds, previous, None,
                                      False)[2]
         else:
@@ -380,8 +383,12 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return labels, float(inertia), centers, it + 1
 
     @staticmethod
-    def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty):
-        """Move empty clusters to the farthest points (scikit-learn's rule)."""
+    def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty, bounds=None):
+        """Move empty clusters to the farthest points (scikit-learn's rule).
+
+        The moved rows' bounds (if any) are reset: their old center is now
+        another one, nearer than their lower bounds may say.
+        """
         n_empty = empty.size
         with parallel_region(-(-X.shape[0] // 4096)):
             dist = K.far_points(X, shift_x, centers, labels, 4096)
@@ -394,6 +401,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             wts[old_id] -= w
             sums[new_id] = x * w
             wts[new_id] = w
+            if bounds is not None:
+                bounds[idx, 0] = np.inf
+                bounds[idx, 1:] = 0.0
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering.
