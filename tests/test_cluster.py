@@ -781,3 +781,25 @@ def test_plain_then_bounded_passes_agree_with_plain(monkeypatch, switch, max_ite
     np.testing.assert_allclose(mixed.cluster_centers_, plain.cluster_centers_, rtol=1e-12,
                                atol=1e-12)
     assert mixed.inertia_ == pytest.approx(plain.inertia_, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bounded_passes_after_relocation_agree_with_plain(monkeypatch, dtype):
+    # Duplicated initial centers leave clusters empty; they move to the
+    # farthest rows, whose old center becomes "another" one that their lower
+    # bound never covered: their bounds must be reset. Bounded passes from
+    # the first on (switch 2.0) give the fit of plain passes only.
+    rng = np.random.default_rng(11)
+    X = (rng.normal(size=(3000, 8)) * rng.uniform(0.2, 3.0, size=8)).astype(dtype)
+    init = X[:40].copy()
+    init[30:] = init[:10]  # ten empty clusters after the first pass
+    fits = []
+    for min_k in (10**9, _kmeans.BOUNDED_MIN_K):
+        monkeypatch.setattr(_kmeans, "BOUNDED_MIN_K", min_k)
+        monkeypatch.setattr(_kmeans, "PLAIN_UNTIL_CHANGED", 2.0)
+        fits.append(KMeans(40, init=init, n_init=1, max_iter=30, tol=0).fit(X))
+    plain, bounded = fits
+    assert bounded.n_iter_ == plain.n_iter_ > 3
+    np.testing.assert_array_equal(bounded.labels_, plain.labels_)
+    np.testing.assert_allclose(bounded.cluster_centers_, plain.cluster_centers_, rtol=1e-5,
+                               atol=1e-6)
