@@ -10,7 +10,7 @@ compilation options are set in exactly one place:
 * ``error_model="numpy"``: division by zero gives inf/nan instead of raising,
   which lets the compiler vectorise loops; inputs are validated before they
   reach a kernel;
-* ``fastmath`` either off or the *safe* set below. ``nnan`` and ``ninf`` are
+* ``fastmath`` either off, or the *safe* set below or a subset of it. ``nnan`` and ``ninf`` are
   never enabled: they let LLVM assume that no NaN or inf exists, which breaks
   divergence detection and NaN checks.
 
@@ -31,7 +31,7 @@ def jit(
     func: Callable | None = None,
     *,
     parallel: bool = False,
-    fastmath: bool = True,
+    fastmath: bool | frozenset | set = True,
     cache: bool = True,
     **options: Any,
 ) -> Callable:
@@ -43,9 +43,10 @@ def jit(
         The function to compile. When omitted, a decorator is returned.
     parallel : bool, default=False
         Enable ``numba.prange`` parallel loops.
-    fastmath : bool, default=True
-        Use :data:`SAFE_FASTMATH` (reassociation, contraction, ...). NaN and
-        inf semantics are always preserved.
+    fastmath : bool or set of str, default=True
+        Use :data:`SAFE_FASTMATH` (reassociation, contraction, ...), or only
+        the given subset of it (e.g. ``{"contract"}``: fused multiply-adds
+        without reassociation). NaN and inf semantics are always preserved.
     cache : bool, default=True
         Cache the compiled code on disk.
     **options
@@ -63,7 +64,7 @@ def jit(
         cache=cache,
         parallel=parallel,
         error_model="numpy",
-        fastmath=set(SAFE_FASTMATH) if fastmath else False,
+        fastmath=_fastmath_flags(fastmath),
     )
     opts.update(options)
 
@@ -73,3 +74,14 @@ def jit(
     if func is None:
         return decorate
     return decorate(func)
+
+
+def _fastmath_flags(fastmath: bool | frozenset | set) -> set | bool:
+    """Numba's ``fastmath`` option for :func:`jit`'s argument (never nnan/ninf)."""
+    if isinstance(fastmath, (set, frozenset)):
+        unsafe = set(fastmath) - SAFE_FASTMATH
+        if unsafe:
+            raise ValueError(f"fast-math flags {sorted(unsafe)} are not allowed: they "
+                             f"break NaN/inf semantics (allowed: {sorted(SAFE_FASTMATH)})")
+        return set(fastmath) if fastmath else False
+    return set(SAFE_FASTMATH) if fastmath else False

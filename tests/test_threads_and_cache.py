@@ -270,3 +270,19 @@ def test_bit_identical_across_threads_on_many_shapes(shape):
         for a, b in zip(results[0], other):
             if a is not None:
                 np.testing.assert_array_equal(a, b)
+
+
+def test_jit_fastmath_flags_are_a_safe_subset():
+    # The one jit wrapper takes True/False or a subset of the safe flags; the
+    # flags that drop NaN/inf semantics are refused with a clear error.
+    from fastdistill._jit import SAFE_FASTMATH, _fastmath_flags, jit
+
+    assert _fastmath_flags(True) == set(SAFE_FASTMATH)
+    assert _fastmath_flags(False) is False
+    assert _fastmath_flags({"contract"}) == {"contract"}
+    assert _fastmath_flags(set()) is False
+    with pytest.raises(ValueError, match="nnan"):
+        jit(lambda x: x, fastmath={"contract", "nnan"})
+    # contraction only: NaN comparisons keep their meaning
+    f = jit(lambda x: x != x, fastmath={"contract"}, cache=False)
+    assert f(np.nan) and not f(1.0)

@@ -13,14 +13,16 @@ _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 
 _LN2_LO = 1.9082149292705877e-10  # ln 2 - _LN2_HI
 
 
-@jit(fastmath=False)
+@jit(fastmath={"contract"})
 def exp_neg(x):
     """exp(x) for x <= 0 in float64, within 2 ulp of the correctly rounded value.
 
     Unlike the libm call behind ``np.exp``, it vectorises when inlined into
     a loop (about 4x faster in the softmax, 3x in the radial-basis gates).
     Cody-Waite reduction ``x = k ln2 + r``, ``|r| <= ln2 / 2`` (compiled
-    without fast-math: reassociating the reduction would cost precision),
+    with contraction only: reassociating the reduction would cost
+    precision, fused multiply-adds do not, and they halve the polynomial's
+    instructions and latency: 2.0 -> 1.15 ns per value in a loop here),
     degree-13 Taylor polynomial, then two exact power-of-two factors
     (subnormal results down to 2**-1074). Arguments below -745.2 (and -inf)
     give 0; NaN stays NaN.

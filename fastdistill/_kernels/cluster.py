@@ -455,6 +455,85 @@ def _exact_nearest2(row, centers):
 MIXED_MAX_SQ = 2.0 ** 100
 
 
+@jit
+def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, c_norms_s,
+                  c_norm_max, verify, labels, bounds, s_sums, s_wts, update, exact):
+    """Search the ``nb`` gathered rows of a bounded pass against every center.
+
+    ``buf[:nb]``: the shifted rows (X's dtype), ``xnb[:nb]`` their squared
+    norms, ``idx[:nb]`` their row numbers; ``bufs``, ``xnbs`` and ``dots``
+    are work space in the search dtype. Labels and both bounds of the rows
+    are updated as :func:`lloyd_bounded_pass` describes, label changes
+    are added to ``s_sums`` (if ``update``) and ``s_wts``. Returns the
+    inertia of the rows (when ``exact``, or for those settled in float64)
+    and the number of label changes.
+    """
+    d = buf.shape[1]
+    has_w = sw.shape[0] > 0
+    u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(buf.dtype).eps
+    s_err, s_abs = _search_error(d, c_norms_s.dtype)
+    inert = 0.0
+    changed = 0
+    for v in range(nb):
+        for j in range(d):
+            bufs[v, j] = buf[v, j]
+        xnbs[v] = xnb[v]
+    np.dot(bufs[:nb], centers_ts, dots[:nb])
+    for v in range(nb):
+        i = idx[v]
+        xn = xnb[v]
+        row = dots[v]
+        # rounding bound of the searched squared distances
+        err = _row_error(s_err, s_abs, d, xn, c_norm_max)
+        if verify and xn > MIXED_MAX_SQ:
+            # float32 norms could overflow: exact float64 search, and
+            # the second distance lowered by its float64 rounding
+            res = _exact_nearest2(buf[v], centers)
+            best = res[0]
+            lo2 = res[2] / u_slack
+            up2 = res[1] * u_slack
+        else:
+            top = nearest_two(row, c_norms_s, xnbs[v])
+            best = top[0]
+            # the second smallest searched distance, over every center but best
+            sec = np.float64(top[2])
+            up2 = top[1] + err
+            thr = top[1] + 2.0 * err
+            if verify and top[2] <= thr:
+                # near tie in float32: settled by exact float64 distances
+                best = _settle_near_tie(row, c_norms_s, xnbs[v], thr, buf[v], centers)
+                if best != top[0]:  # the searched best is now one of the others
+                    sec = np.float64(top[1])
+                    up2 = -1.0  # the exact distance instead, below
+            sec = sec - err
+            lo2 = sec if sec > 0.0 else 0.0
+        bounds[i, 1] = _store_lower(np.sqrt(lo2))
+        w = sw[i] if has_w else 1.0
+        if exact or up2 < 0.0:
+            dist = 0.0
+            for j in range(d):
+                e = np.float64(buf[v, j]) - np.float64(centers[best, j])
+                dist += e * e
+            bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
+            inert += w * dist
+        else:  # the searched distance raised by its rounding bound
+            bounds[i, 0] = _store_upper(np.sqrt(up2))
+        old = labels[i]
+        if old != best:
+            changed += 1
+            labels[i] = best
+            s_wts[best] += w
+            if old >= 0:
+                s_wts[old] -= w
+            if update:
+                for j in range(d):
+                    s_sums[best, j] += w * buf[v, j]
+                if old >= 0:
+                    for j in range(d):
+                        s_sums[old, j] -= w * buf[v, j]
+    return inert, changed
+
+
 @jit(parallel=True)
 def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max, verify,
                        labels, bounds, half_gap, moves, move1, move1_id, move2, chunk_rows,
@@ -516,18 +595,14 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
-    # relative slack on the exact own distance; rounding bound of the
-    # expanded distances of the search
+    # relative slack on the exact own distance
     u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(X.dtype).eps
-    s_err, s_abs = _search_error(d, c_norms_s.dtype)
     sums = np.zeros((n_slots, kk, d))
     wts = np.zeros((n_slots, k))
     inert = np.zeros(n_slots)
     changed = np.zeros(n_slots, dtype=np.int64)
     searched = np.zeros(n_slots, dtype=np.int64)
     for slot in prange(n_slots):
-        ch0 = slot * n_chunks // n_slots
-        ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
         bufs = np.empty((chunk_rows, d), dtype=c_norms_s.dtype)
         xnb = np.empty(chunk_rows)
@@ -535,104 +610,61 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
         dots = np.empty((chunk_rows, k), dtype=c_norms_s.dtype)
         idx = np.empty(chunk_rows, dtype=np.int64)
         s_sums = sums[slot]
-        for ch in range(ch0, ch1):
-            r0 = ch * chunk_rows
-            r1 = min(n, r0 + chunk_rows)
-            nb = 0
-            for i in range(r0, r1):
-                a = labels[i]
-                if a >= 0:
-                    lo = np.float64(bounds[i, 1]) - (move2 if a == move1_id else move1)
-                    z = max(lo, half_gap[a])
-                    up = np.float64(bounds[i, 0]) + moves[a]
-                    bounds[i, 1] = _store_lower(lo)
-                    if up <= z and not exact:
-                        bounds[i, 0] = _store_upper(up)
-                        continue
-                    xn = 0.0
-                    da = 0.0
-                    for j in range(d):
-                        t = X[i, j] - shift[j]
-                        buf[nb, j] = t
-                        xn += t * t
-                        # in float64: float32 squares of tiny differences
-                        # would round below the relative slack
-                        e = np.float64(t) - np.float64(centers[a, j])
-                        da += e * e
-                    if da * u_slack <= z * z:
-                        bounds[i, 0] = _store_upper(np.sqrt(da * u_slack))
-                        if exact:
-                            inert[slot] += (sw[i] if has_w else 1.0) * da
-                        continue
-                else:
-                    xn = 0.0
-                    for j in range(d):
-                        t = X[i, j] - shift[j]
-                        buf[nb, j] = t
-                        xn += t * t
-                xnb[nb] = xn
-                idx[nb] = i
-                nb += 1
-            if nb == 0:
-                continue
-            searched[slot] += nb
-            for v in range(nb):
+        s_wts = wts[slot]
+        # The rows to search are gathered across the slot's chunks and
+        # searched by full batches of chunk_rows (per chunk, the GEMMs would
+        # get as small as the fraction of rows searched).
+        nb = 0
+        r_end = min(n, (slot + 1) * n_chunks // n_slots * chunk_rows)
+        for i in range(slot * n_chunks // n_slots * chunk_rows, r_end):
+            a = labels[i]
+            if a >= 0:
+                lo = np.float64(bounds[i, 1]) - (move2 if a == move1_id else move1)
+                z = max(lo, half_gap[a])
+                up = np.float64(bounds[i, 0]) + moves[a]
+                bounds[i, 1] = _store_lower(lo)
+                if up <= z and not exact:
+                    bounds[i, 0] = _store_upper(up)
+                    continue
+                xn = 0.0
+                da = 0.0
                 for j in range(d):
-                    bufs[v, j] = buf[v, j]
-                xnbs[v] = xnb[v]
-            np.dot(bufs[:nb], centers_ts, dots[:nb])
-            for v in range(nb):
-                i = idx[v]
-                xn = xnb[v]
-                row = dots[v]
-                # rounding bound of the searched squared distances
-                err = _row_error(s_err, s_abs, d, xn, c_norm_max)
-                if verify and xn > MIXED_MAX_SQ:
-                    # float32 norms could overflow: exact float64 search, and
-                    # the second distance lowered by its float64 rounding
-                    res = _exact_nearest2(buf[v], centers)
-                    best = res[0]
-                    lo2 = res[2] / u_slack
-                    up2 = res[1] * u_slack
-                else:
-                    top = nearest_two(row, c_norms_s, xnbs[v])
-                    best = top[0]
-                    # the second smallest searched distance, over every center but best
-                    sec = np.float64(top[2])
-                    up2 = top[1] + err
-                    thr = top[1] + 2.0 * err
-                    if verify and top[2] <= thr:
-                        # near tie in float32: settled by exact float64 distances
-                        best = _settle_near_tie(row, c_norms_s, xnbs[v], thr, buf[v], centers)
-                        if best != top[0]:  # the searched best is now one of the others
-                            sec = np.float64(top[1])
-                            up2 = -1.0  # the exact distance instead, below
-                    sec = sec - err
-                    lo2 = sec if sec > 0.0 else 0.0
-                bounds[i, 1] = _store_lower(np.sqrt(lo2))
-                w = sw[i] if has_w else 1.0
-                if exact or up2 < 0.0:
-                    dist = 0.0
-                    for j in range(d):
-                        e = np.float64(buf[v, j]) - np.float64(centers[best, j])
-                        dist += e * e
-                    bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
-                    inert[slot] += w * dist
-                else:  # the searched distance raised by its rounding bound
-                    bounds[i, 0] = _store_upper(np.sqrt(up2))
-                old = labels[i]
-                if old != best:
-                    changed[slot] += 1
-                    labels[i] = best
-                    wts[slot, best] += w
-                    if old >= 0:
-                        wts[slot, old] -= w
-                    if update:
-                        for j in range(d):
-                            s_sums[best, j] += w * buf[v, j]
-                        if old >= 0:
-                            for j in range(d):
-                                s_sums[old, j] -= w * buf[v, j]
+                    t = X[i, j] - shift[j]
+                    buf[nb, j] = t
+                    xn += t * t
+                    # in float64: float32 squares of tiny differences
+                    # would round below the relative slack
+                    e = np.float64(t) - np.float64(centers[a, j])
+                    da += e * e
+                if da * u_slack <= z * z:
+                    bounds[i, 0] = _store_upper(np.sqrt(da * u_slack))
+                    if exact:
+                        inert[slot] += (sw[i] if has_w else 1.0) * da
+                    continue
+            else:
+                xn = 0.0
+                for j in range(d):
+                    t = X[i, j] - shift[j]
+                    buf[nb, j] = t
+                    xn += t * t
+            xnb[nb] = xn
+            idx[nb] = i
+            nb += 1
+            if nb == chunk_rows:
+                res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts,
+                                    c_norms_s, c_norm_max, verify, labels, bounds, s_sums,
+                                    s_wts, update, exact)
+                inert[slot] += res[0]
+                changed[slot] += res[1]
+                searched[slot] += nb
+                nb = 0
+        if nb > 0:
+            res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts,
+                                c_norms_s, c_norm_max, verify, labels, bounds, s_sums, s_wts,
+                                update, exact)
+            inert[slot] += res[0]
+            changed[slot] += res[1]
+            searched[slot] += nb
     sums_t = np.zeros((kk, d))
     wts_t = np.zeros(k)
     inertia = 0.0
