@@ -461,8 +461,9 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
     """Search the ``nb`` gathered rows of a bounded pass against every center.
 
     ``buf[:nb]``: the shifted rows (X's dtype), ``xnb[:nb]`` their squared
-    norms, ``idx[:nb]`` their row numbers; ``bufs``, ``xnbs`` and ``dots``
-    are work space in the search dtype. Labels and both bounds of the rows
+    norms, ``bufs``/``xnbs`` the same in the search dtype (written beside
+    them as the rows are gathered), ``idx[:nb]`` their row numbers; ``dots``
+    is work space. Labels and both bounds of the rows
     are updated as :func:`lloyd_bounded_pass` describes, label changes
     are added to ``s_sums`` (if ``update``) and ``s_wts``. Returns the
     inertia of the rows (when ``exact``, or for those settled in float64)
@@ -474,10 +475,6 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
     s_err, s_abs = _search_error(d, c_norms_s.dtype)
     inert = 0.0
     changed = 0
-    for v in range(nb):
-        for j in range(d):
-            bufs[v, j] = buf[v, j]
-        xnbs[v] = xnb[v]
     np.dot(bufs[:nb], centers_ts, dots[:nb])
     for v in range(nb):
         i = idx[v]
@@ -631,6 +628,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 for j in range(d):
                     t = X[i, j] - shift[j]
                     buf[nb, j] = t
+                    bufs[nb, j] = t
                     xn += t * t
                     # in float64: float32 squares of tiny differences
                     # would round below the relative slack
@@ -646,8 +644,10 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 for j in range(d):
                     t = X[i, j] - shift[j]
                     buf[nb, j] = t
+                    bufs[nb, j] = t
                     xn += t * t
             xnb[nb] = xn
+            xnbs[nb] = xn
             idx[nb] = i
             nb += 1
             if nb == chunk_rows:
