@@ -281,7 +281,7 @@ from fastdistill._jit import jit  # noqa: E402
 from fastdistill._kernels import cluster as K  # noqa: E402
 from fastdistill._kernels._intrinsics import nearest_two  # noqa: E402
 from fastdistill.cluster import _kmeans  # noqa: E402
-from fastdistill.cluster._assign import assign, assign_bounded  # noqa: E402
+from fastdistill.cluster._assign import RowNorms, assign, assign_bounded  # noqa: E402
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -641,7 +641,7 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
     plain = K.lloyd_pass(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T), cn, lab_64, 64,
-                         3, True, True, False, _NO_BOUNDS, cn.max())
+                         3, True, True, False, _NO_BOUNDS, cn.max(), np.empty(0), False)
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
@@ -670,7 +670,8 @@ def test_plain_pass_without_shift_or_inertia_is_the_same_pass(rng, dtype):
                                (X, np.zeros(6, dtype), False)):
         lab = np.full(700, -1, np.int32)
         outs.append(K.lloyd_pass(data, sw, shift, C, Ct, cn, lab, 64, 3, True,
-                                 exact, False, _NO_BOUNDS, float(cn.max()))[:4])
+                                 exact, False, _NO_BOUNDS, float(cn.max()),
+                                 np.empty(0, dtype), False)[:4])
         labs.append(lab)
     ref = ((X[:, None].astype(np.float64) - C[None]) ** 2).sum(-1).argmin(1)
     np.testing.assert_array_equal(labs[0], ref)
@@ -803,3 +804,29 @@ def test_bounded_passes_after_relocation_agree_with_plain(monkeypatch, dtype):
     np.testing.assert_array_equal(bounded.labels_, plain.labels_)
     np.testing.assert_allclose(bounded.cluster_centers_, plain.cluster_centers_, rtol=1e-5,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_passes_reuse_the_row_norms(dtype, rng):
+    # Without a shift the first plain pass stores the rows' squared norms and
+    # the next passes read them: the same labels, sums and inertia bit for bit
+    # as passes that compute them, and the stored norms are the rows' norms.
+    X = rng.normal(size=(900, 6)).astype(dtype)
+    sw = np.empty(0, dtype)
+    shift = np.zeros(6, dtype)
+    norms = RowNorms()
+    lab_a = np.full(900, -1, np.int32)
+    lab_b = lab_a.copy()
+    for C in (X[:12], X[12:24] * dtype(0.5), X[24:36]):
+        ref = assign(X, sw, shift, C, lab_a, True)
+        got = assign(X, sw, shift, C, lab_b, True, norms=norms)
+        assert norms.known
+        np.testing.assert_array_equal(lab_b, lab_a)
+        for a, b in zip(ref, got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    ref_norms = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    np.testing.assert_allclose(norms.values, ref_norms, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # with a shift the rows are copied anyway: the norms are neither kept nor used
+    shifted = RowNorms()
+    assign(X, sw, shift + dtype(1), X[:12], lab_a, True, norms=shifted)
+    assert shifted.values is None and not shifted.known

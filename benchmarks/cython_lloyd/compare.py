@@ -225,7 +225,8 @@ class Pass:
             return K.lloyd_pass(self.X, self.sw, self.shift, self.centers, self.centers_t,
                                 self.c_norms, self.labels, self.rows, self.slots, True,
                                 True, False, np.empty((0, 2), np.float32),
-                                float(self.c_norms.max()))[:4]
+                                float(self.c_norms.max()), np.empty(0, self.X.dtype),
+                                False)[:4]
 
     def cython(self, threads):
         with _get_controller().limit(limits=1, user_api="blas"):

@@ -81,7 +81,7 @@ def _settle_near_tie(row, c_norms, xn, thr, x, centers):
 
 @jit(parallel=True)
 def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_slots,
-               update, exact_inertia, incremental, bounds, c_norm_max):
+               update, exact_inertia, incremental, bounds, c_norm_max, x_norms, norms_known):
     """One Lloyd pass: assign every row to its nearest center, sum the clusters.
 
     Works on ``x - shift`` (copied chunk by chunk into a small buffer; with
@@ -113,6 +113,9 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         distance when ``exact_inertia``), so that bounded passes can follow
         without a pass of their own to build them
     c_norm_max : float - largest squared center norm (for the rounding bound)
+    x_norms : (n,) array of X's dtype, or (0,) - with an all-zero ``shift``,
+        the rows' squared norms: read when ``norms_known``, else computed
+        and stored (they do not change from pass to pass)
 
     Returns
     -------
@@ -136,6 +139,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
     write_bounds = bounds.shape[0] > 0
+    keep_norms = x_norms.shape[0] > 0
     s_err, s_abs = _search_error(d, X.dtype)
     u_slack = 1.0 + 4.0 * (d + 2) * np.finfo(X.dtype).eps
     sums = np.zeros((n_slots, kk, d))
@@ -162,13 +166,19 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                         xn += t * t
                     xnb[i] = xn
                 np.dot(buf[:m], centers_t, dots[:m])
-            else:  # zero shift: no copy, the product straight from X
+            elif norms_known:  # zero shift: no copy, the product straight from X
+                for i in range(m):
+                    xnb[i] = x_norms[r0 + i]
+                np.dot(X[r0:r0 + m], centers_t, dots[:m])
+            else:
                 for i in range(m):
                     xn = 0.0
                     for j in range(d):
                         t = X[r0 + i, j]
                         xn += t * t
                     xnb[i] = xn
+                    if keep_norms:
+                        x_norms[r0 + i] = xn
                 np.dot(X[r0:r0 + m], centers_t, dots[:m])
             nxt = r0 + m  # load the slot's next chunk meanwhile
             n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0

@@ -7,7 +7,7 @@ import numpy as np
 from .._kernels import cluster as K
 from .._threads import parallel_region
 
-__all__ = ["chunk_rows", "n_slots", "assign", "assign_bounded", "sq_distances"]
+__all__ = ["chunk_rows", "n_slots", "RowNorms", "assign", "assign_bounded", "sq_distances"]
 
 
 #: From this many centers on, float64 passes search in float32 and verify
@@ -67,8 +67,21 @@ def n_slots(n_rows: int, n_centers: int, n_features: int) -> int:
     return int(max(1, min(n_chunks, 32, (64 << 20) // max(1, n_centers * n_features * 8))))
 
 
+class RowNorms:
+    """Squared norms of the rows of X, kept from one Lloyd pass to the next.
+
+    Filled by the first plain pass that reads X without a shift (the norms
+    do not change between passes; they cost a read of every row otherwise).
+    Allocated only then: passes that copy the rows anyway never use it.
+    """
+
+    def __init__(self):
+        self.values = None
+        self.known = False
+
+
 def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=None,
-           bounds=None):
+           bounds=None, norms=None):
     """One Lloyd pass (see :func:`fastdistill._kernels.cluster.lloyd_pass`).
 
     float64 data with at least :data:`MIXED_MIN_K` centers go through
@@ -101,6 +114,8 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
         When given, filled with the Hamerly bounds that :func:`assign_bounded`
         takes, for these centers and the new labels: bounded passes can
         follow this one directly (a few percent more work for the pass).
+    norms : RowNorms or None, default=None
+        Row norms kept across the passes of one fit (same X, same shift).
 
     Returns
     -------
@@ -124,9 +139,17 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
                                      labels, rows, slots, update, bounds)
             _check_range(X, out[-1])
             return out[:4]
+        x_norms, known = np.empty(0, dtype=X.dtype), False
+        if norms is not None and not np.any(shift):
+            if norms.values is None:
+                norms.values = np.empty(n, dtype=X.dtype)
+            x_norms, known = norms.values, norms.known
         sums, wts, inertia, changed, too_big = K.lloyd_pass(
             X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
-            update, bool(exact_inertia), totals is not None, bounds, float(c_norms.max()))
+            update, bool(exact_inertia), totals is not None, bounds, float(c_norms.max()),
+            x_norms, known)
+        if x_norms.shape[0]:
+            norms.known = True
     _check_range(X, too_big)
     if totals is not None:
         sums, wts = add_totals(sums, wts, totals, labels, sw, update)

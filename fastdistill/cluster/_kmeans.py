@@ -21,7 +21,7 @@ from .._validation import (
     validate_data,
 )
 from ..exceptions import convergence_warning
-from ._assign import assign, assign_bounded, sq_distances
+from ._assign import RowNorms, assign, assign_bounded, sq_distances
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
@@ -335,6 +335,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         totals = None
         previous = None
         shift_x = shift.astype(X.dtype)
+        norms = RowNorms()  # the rows' norms, once the first pass computed them
         it = 0
         wrote = False
         for it in range(self.max_iter):
@@ -348,7 +349,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                 # the inertia of an update pass is only printed
                 sums, wts, inertia, changed = assign(X, sw, shift_x, centers, labels, True,
                                                      bool(self.verbose), totals,
-                                                     bounds if wrote else None)
+                                                     bounds if wrote else None, norms)
                 if use_bounds and (pending or changed < PLAIN_UNTIL_CHANGED * n):
                     bounded = wrote  # bounded from the next pass on
                     pending = not wrote
@@ -379,7 +380,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             inertia = assign_bounded(X, sw, shift_x, centers, labels, bounds, previous, None,
                                      False)[2]
         else:
-            inertia = assign(X, sw, shift_x, centers, labels, False)[2]
+            inertia = assign(X, sw, shift_x, centers, labels, False, norms=norms)[2]
         return labels, float(inertia), centers, it + 1
 
     @staticmethod
