@@ -84,4 +84,6 @@ def _fastmath_flags(fastmath: bool | frozenset | set) -> set | bool:
             raise ValueError(f"fast-math flags {sorted(unsafe)} are not allowed: they "
                              f"break NaN/inf semantics (allowed: {sorted(SAFE_FASTMATH)})")
         return set(fastmath) if fastmath else False
+    if not isinstance(fastmath, bool):  # a tuple or a string would read as True
+        raise TypeError(f"fastmath must be a bool or a set of flag names, got {fastmath!r}")
     return set(SAFE_FASTMATH) if fastmath else False

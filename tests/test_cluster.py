@@ -405,7 +405,8 @@ def test_plain_pass_writes_bounds_that_bounded_passes_continue(dtype, k, exact, 
     Xs = X.astype(np.float64) - shift
     D2 = ((Xs[:, None, :] - seq[0].astype(np.float64)[None]) ** 2).sum(-1)
     rows = np.arange(len(X))
-    atol = 0.0 if exact else 1e-4 * np.mean((Xs**2).sum(1))
+    # (rows on their center: an upper bound of float32's smallest normal, 1.2e-38)
+    atol = 1e-75 if exact else 1e-4 * np.mean((Xs**2).sum(1))
     np.testing.assert_allclose(bounds[:, 0].astype(np.float64) ** 2, D2[rows, lab_b],
                                rtol=1e-5, atol=atol)
     D2[rows, lab_b] = np.inf
@@ -765,10 +766,10 @@ def test_labels_do_not_depend_on_the_scale_of_the_data(k, e):
 @pytest.mark.parametrize("switch", [0.0, 0.08, 2.0])
 @pytest.mark.parametrize("max_iter", [1, 2, 4, 12])
 def test_plain_then_bounded_passes_agree_with_plain(monkeypatch, switch, max_iter):
-    # Plain passes while many labels change, then Hamerly bounds built by one
-    # full search: never (switch 0), the default rule, or after the first
-    # pass (2.0; with max_iter=1 the switch comes last and the final pass must
-    # not use the bounds that were never built). Same fit as plain passes only.
+    # Plain passes while many labels change, then Hamerly bounds written by
+    # the plain pass that may be the last: never (switch 0), the default rule,
+    # or from the first pass on (2.0; with max_iter=1 the final pass follows
+    # the pass that wrote them). Same fit as plain passes only.
     rng = np.random.default_rng(5)
     X = rng.normal(size=(3000, 8))
     fits = []
@@ -787,9 +788,9 @@ def test_plain_then_bounded_passes_agree_with_plain(monkeypatch, switch, max_ite
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_bounded_passes_after_relocation_agree_with_plain(monkeypatch, dtype):
     # Duplicated initial centers leave clusters empty; they move to the
-    # farthest rows, whose old center becomes "another" one that their lower
-    # bound never covered: their bounds must be reset. Bounded passes from
-    # the first on (switch 2.0) give the fit of plain passes only.
+    # farthest rows (the sums move, the labels follow in the next pass, and
+    # the relocated centers' jumps count in the next pass's moves). Bounded
+    # passes from the first on (switch 2.0) give the fit of plain passes only.
     rng = np.random.default_rng(11)
     X = (rng.normal(size=(3000, 8)) * rng.uniform(0.2, 3.0, size=8)).astype(dtype)
     init = X[:40].copy()
@@ -830,3 +831,29 @@ def test_plain_passes_reuse_the_row_norms(dtype, rng):
     shifted = RowNorms()
     assign(X, sw, shift + dtype(1), X[:12], lab_a, True, norms=shifted)
     assert shifted.values is None and not shifted.known
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_bounds_hold_where_float64_squares_underflow(exact):
+    # Data scaled by 2**-540: the squares of the differences underflow in
+    # float64, so exact distances come out 0 or subnormal; the bounds carry
+    # an absolute term for that and stay bounds (plain and bounded passes).
+    rng = np.random.default_rng(3)
+    s = 2.0**-540
+    X = rng.normal(size=(600, 4)) * s
+    shift = np.zeros(4)
+    C0, C1 = X[:40].copy(), X[40:80].copy()
+    labels = np.full(len(X), -1, np.int32)
+    bounds = np.zeros((len(X), 2), np.float32)
+
+    def check(C):  # distances computed at scale 1 (exact powers of two), then scaled
+        D = np.sqrt((((X / s)[:, None, :] - (C / s)[None]) ** 2).sum(-1)) * s
+        rows = np.arange(len(X))
+        assert np.all(bounds[:, 0] >= D[rows, labels] * (1 - 1e-12))
+        D[rows, labels] = np.inf
+        assert np.all(bounds[:, 1] <= D.min(1) * (1 + 1e-12))
+
+    assign(X, np.empty(0), shift, C0, labels, True, exact, None, bounds)
+    check(C0)
+    assign_bounded(X, np.empty(0), shift, C1, labels, bounds, C0, None, True, exact)
+    check(C1)

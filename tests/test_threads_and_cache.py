@@ -283,6 +283,9 @@ def test_jit_fastmath_flags_are_a_safe_subset():
     assert _fastmath_flags(set()) is False
     with pytest.raises(ValueError, match="nnan"):
         jit(lambda x: x, fastmath={"contract", "nnan"})
+    for wrong in (("contract",), ["contract"], "contract"):  # would read as True
+        with pytest.raises(TypeError, match="set of flag names"):
+            jit(lambda x: x, fastmath=wrong)
     # contraction only: NaN comparisons keep their meaning
     f = jit(lambda x: x != x, fastmath={"contract"}, cache=False)
     assert f(np.nan) and not f(1.0)

@@ -207,7 +207,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                             dist += t * t
                     inert[slot] += w * dist
                     if write_bounds:  # the exact distance: a tighter upper bound
-                        bounds[r0 + i, 0] = _store_upper(np.sqrt(dist * u_slack))
+                        bounds[r0 + i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack, d)))
                 old = labels[r0 + i]
                 if old == best:
                     if incremental:
@@ -331,7 +331,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                 if xn > MIXED_MAX_SQ:  # float32 norms could overflow: exact search
                     res = _exact_nearest2(buf[i], centers)
                     best = res[0]
-                    lo2 = res[2] / u_slack
+                    lo2 = _exact_lo2(res[2], u_slack, d)
                     verified[slot] += 1
                 else:
                     top = nearest_two(row, c_norms32, xnb32[i])
@@ -352,7 +352,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     t = buf[i, j] - centers[best, j]
                     dist += t * t
                 if write_bounds:
-                    _store_bounds(bounds, r0 + i, dist * u_slack, lo2)
+                    _store_bounds(bounds, r0 + i, _exact_up2(dist, u_slack, d), lo2)
                 w = sw[r0 + i] if has_w else 1.0
                 inert[slot] += w * dist
                 if labels[r0 + i] != best:
@@ -408,6 +408,28 @@ def _store_bounds(bounds, i, up2, lo2):
     """Store row ``i``'s bounds from squared ones (``lo2 <= 0``: a lower bound of 0)."""
     bounds[i, 0] = _store_upper(np.sqrt(up2))
     bounds[i, 1] = _store_lower(np.sqrt(lo2) if lo2 > 0.0 else 0.0)
+
+
+#: Smallest positive (subnormal) float64.
+_F64_SUBNORMAL = 5e-324
+
+
+@jit(inline="always")
+def _exact_up2(dist, u_slack, d):
+    """Upper bound on a squared distance summed in float64 from ``d`` squares (``dist``).
+
+    The relative slack of the sum, plus ``d`` times the smallest subnormal:
+    squares of differences below about 2**-537 underflow (to 0 at worst),
+    which no relative slack covers (float64 data scaled by 2**-540 left
+    upper bounds of 0).
+    """
+    return dist * u_slack + d * _F64_SUBNORMAL
+
+
+@jit(inline="always")
+def _exact_lo2(dist, u_slack, d):
+    """Lower bound on a squared distance summed in float64 (see :func:`_exact_up2`)."""
+    return (dist - d * _F64_SUBNORMAL) / u_slack
 
 
 @jit(inline="always")
@@ -497,8 +519,8 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
             # the second distance lowered by its float64 rounding
             res = _exact_nearest2(buf[v], centers)
             best = res[0]
-            lo2 = res[2] / u_slack
-            up2 = res[1] * u_slack
+            lo2 = max(_exact_lo2(res[2], u_slack, d), 0.0)
+            up2 = _exact_up2(res[1], u_slack, d)
         else:
             top = nearest_two(row, c_norms_s, xnbs[v])
             best = top[0]
@@ -521,7 +543,7 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
             for j in range(d):
                 e = np.float64(buf[v, j]) - np.float64(centers[best, j])
                 dist += e * e
-            bounds[i, 0] = _store_upper(np.sqrt(dist * u_slack))
+            bounds[i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack, d)))
             inert += w * dist
         else:  # the searched distance raised by its rounding bound
             bounds[i, 0] = _store_upper(np.sqrt(up2))
@@ -644,8 +666,9 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                     # would round below the relative slack
                     e = np.float64(t) - np.float64(centers[a, j])
                     da += e * e
-                if da * u_slack <= z * z:
-                    bounds[i, 0] = _store_upper(np.sqrt(da * u_slack))
+                up2 = _exact_up2(da, u_slack, d)
+                if up2 <= z * z:
+                    bounds[i, 0] = _store_upper(np.sqrt(up2))
                     if exact:
                         inert[slot] += (sw[i] if has_w else 1.0) * da
                     continue

@@ -143,6 +143,8 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
         if norms is not None and not np.any(shift):
             if norms.values is None:
                 norms.values = np.empty(n, dtype=X.dtype)
+            elif norms.values.shape[0] != n or norms.values.dtype != X.dtype:
+                raise ValueError("RowNorms kept for another X: one RowNorms per X")
             x_norms, known = norms.values, norms.known
         sums, wts, inertia, changed, too_big = K.lloyd_pass(
             X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,

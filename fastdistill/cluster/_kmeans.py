@@ -359,8 +359,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             empty = np.flatnonzero(wts == 0)
             if empty.size:  # relocation edits copies: the totals follow the labels
                 sums, wts = sums.copy(), wts.copy()
-                self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty,
-                               bounds if wrote or bounded else None)
+                self._relocate(X, sw, shift_x, centers, labels, sums, wts, empty)
             new = (sums / np.where(wts > 0, wts, 1.0)[:, None]).astype(X.dtype)
             new[wts == 0] = centers[wts == 0]
             center_shift_tot = float(((new.astype(np.float64) - centers) ** 2).sum())
@@ -384,11 +383,12 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return labels, float(inertia), centers, it + 1
 
     @staticmethod
-    def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty, bounds=None):
+    def _relocate(X, sw, shift_x, centers, labels, sums, wts, empty):
         """Move empty clusters to the farthest points (scikit-learn's rule).
 
-        The moved rows' bounds (if any) are reset: their old center is now
-        another one, nearer than their lower bounds may say.
+        Only the sums move (the labels follow in the next pass), so bounds
+        stay valid: the next pass counts the jump of the relocated center in
+        its moves.
         """
         n_empty = empty.size
         with parallel_region(-(-X.shape[0] // 4096)):
@@ -402,9 +402,6 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             wts[old_id] -= w
             sums[new_id] = x * w
             wts[new_id] = w
-            if bounds is not None:
-                bounds[idx, 0] = np.inf
-                bounds[idx, 1:] = 0.0
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering.
