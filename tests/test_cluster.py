@@ -637,7 +637,8 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     assert n_ties > 50
     labels = np.full(len(X), -1, np.int32)
     out = K.lloyd_pass_mixed(X, np.empty(0), shift, Cs, np.ascontiguousarray(Cs.T, np.float32),
-                             cn.astype(np.float32), cn.max(), labels, 64, 3, True, _NO_BOUNDS)
+                             cn.astype(np.float32), cn.max(), labels, 64, 3, True, True,
+                             _NO_BOUNDS)
     np.testing.assert_array_equal(labels, ref)
     assert out[4] >= n_ties  # the near ties were verified in float64
     lab_64 = np.full(len(X), -1, np.int32)
@@ -646,6 +647,14 @@ def test_mixed_precision_pass_settles_near_ties_in_float64(k, rng):
     np.testing.assert_array_equal(lab_64, ref)
     np.testing.assert_allclose(out[0], plain[0], rtol=1e-12, atol=1e-12)
     assert out[2] == pytest.approx(plain[2], rel=1e-12)
+    # Without the inertia: the same labels and sums bit for bit, inertia 0.
+    lab_n = np.full(len(X), -1, np.int32)
+    no_in = K.lloyd_pass_mixed(X, np.empty(0), shift, Cs,
+                               np.ascontiguousarray(Cs.T, np.float32), cn.astype(np.float32),
+                               cn.max(), lab_n, 64, 3, True, False, _NO_BOUNDS)
+    np.testing.assert_array_equal(lab_n, labels)
+    np.testing.assert_array_equal(no_in[0], out[0])
+    assert no_in[2] == 0.0 and out[2] > 0 and no_in[4] == out[4]
     # The bounded pass searches the same way.
     lab_b = np.full(len(X), -1, np.int32)
     assign_bounded(X, np.empty(0), shift, Cs, lab_b, np.zeros((len(X), 2), np.float32), None,

@@ -251,7 +251,7 @@ MIXED_SLACK = 4.0
 
 @jit(parallel=True)
 def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, labels,
-                     chunk_rows, n_slots, update, bounds):
+                     chunk_rows, n_slots, update, exact_inertia, bounds):
     """:func:`lloyd_pass` for float64 data with a verified float32 search.
 
     The products ``x.c`` come from one float32 GEMM (twice the float64 rate)
@@ -267,7 +267,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     Parameters
     ----------
     X : (n, d) float64; sw, shift, centers, labels, chunk_rows, n_slots,
-        update : as :func:`lloyd_pass` (centers float64)
+        update, exact_inertia : as :func:`lloyd_pass` (centers float64)
     centers_t32 : (d, k) float32 - the shifted centers, transposed, C-contiguous
     c_norms32 : (k,) float32 - their squared norms
     c_norm_max : float - the largest squared norm of a shifted center
@@ -347,14 +347,15 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     best = _settle_near_tie(row, c_norms32, xnb32[i], thr, buf[i], centers)
                     if best != top[0]:  # the searched nearest is now another center
                         lo2 = np.float64(top[1]) - err - s_abs
-                dist = 0.0
-                for j in range(d):
-                    t = buf[i, j] - centers[best, j]
-                    dist += t * t
-                if write_bounds:
-                    _store_bounds(bounds, r0 + i, _exact_up2(dist, u_slack, d), lo2)
                 w = sw[r0 + i] if has_w else 1.0
-                inert[slot] += w * dist
+                if exact_inertia or write_bounds:
+                    dist = 0.0
+                    for j in range(d):
+                        t = buf[i, j] - centers[best, j]
+                        dist += t * t
+                    inert[slot] += w * dist
+                    if write_bounds:
+                        _store_bounds(bounds, r0 + i, _exact_up2(dist, u_slack, d), lo2)
                 if labels[r0 + i] != best:
                     changed[slot] += 1
                     labels[r0 + i] = best

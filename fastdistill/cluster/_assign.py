@@ -104,7 +104,7 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
         Also return the per-cluster sums.
     exact_inertia : bool, default=True
         Compute the inertia (False: it is returned as 0.0, which saves a
-        distance per row on the plain pass; the mixed pass always has it).
+        distance per row).
     totals : tuple of (sums, weights) or None, default=None
         Per-cluster sums and weights for the labels before the pass. With
         them the plain pass updates these running totals from the rows that
@@ -136,7 +136,8 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
         if _mixed(X, c_norms):
             out = K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
                                      c_norms.astype(np.float32), float(c_norms.max()),
-                                     labels, rows, slots, update, bounds)
+                                     labels, rows, slots, update, bool(exact_inertia),
+                                     bounds)
             _check_range(X, out[-1])
             return out[:4]
         x_norms, known = np.empty(0, dtype=X.dtype), False
