@@ -354,16 +354,8 @@ def test_bounded_pass_equals_plain_pass(dtype, k, weighted, rng):
     searched = []
     for it, C in enumerate(seq):
         exact = it % 2 == 1
-        sp, wp, ip, cp = assign(X, sw, shift, C, lab_p, True)
-        sb, wb, ib_, cb, nb = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, totals,
-                                             True, exact)
-        np.testing.assert_array_equal(lab_b, lab_p)
-        assert cb == cp
-        np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(wb, wp, rtol=1e-12)
-        if exact:
-            assert ib_ == pytest.approx(ip, rel=1e-9)
-        _assert_bounds_hold(X, shift, C, lab_b, bounds)  # exact pass or not
+        sb, wb, nb = _bounded_pass_as_plain(X, sw, shift, C, lab_p, lab_b, bounds, previous,
+                                            totals, exact)
         totals = (sb, wb)
         previous = C.astype(np.float64)
         searched.append(nb)
@@ -414,17 +406,29 @@ def test_plain_pass_writes_bounds_that_bounded_passes_continue(dtype, k, exact, 
                                atol=1e-4 * np.mean((Xs**2).sum(1)))
     totals, previous, searched = (sb, wb), seq[0].astype(np.float64), []
     for C in seq[1:]:
-        sp, wp, _, cp = assign(X, sw, shift, C, lab_p, True)
-        sb, wb, _, cb, nb = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, totals,
-                                           True, exact)
-        np.testing.assert_array_equal(lab_b, lab_p)
-        assert cb == cp
-        np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(wb, wp, rtol=1e-12)
-        _assert_bounds_hold(X, shift, C, lab_b, bounds)
+        sb, wb, nb = _bounded_pass_as_plain(X, sw, shift, C, lab_p, lab_b, bounds, previous,
+                                            totals, exact)
         totals, previous = (sb, wb), C.astype(np.float64)
         searched.append(nb)
     assert min(searched) < 0.6 * len(X)  # the written bounds do skip rows
+
+
+def _bounded_pass_as_plain(X, sw, shift, C, lab_p, lab_b, bounds, previous, totals, exact):
+    """Run a plain and a bounded pass side by side; check they agree and the bounds hold.
+
+    Returns the bounded pass's sums, weights and rows searched.
+    """
+    sp, wp, ip, cp = assign(X, sw, shift, C, lab_p, True)
+    sb, wb, ib_, cb, nb = assign_bounded(X, sw, shift, C, lab_b, bounds, previous, totals, True,
+                                         exact)
+    np.testing.assert_array_equal(lab_b, lab_p)
+    assert cb == cp
+    np.testing.assert_allclose(sb, sp, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(wb, wp, rtol=1e-12)
+    if exact:
+        assert ib_ == pytest.approx(ip, rel=1e-9)
+    _assert_bounds_hold(X, shift, C, lab_b, bounds)  # exact pass or not
+    return sb, wb, nb
 
 
 def _assert_bounds_hold(X, shift, C, labels, bounds):

@@ -656,16 +656,11 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 if up <= z and not exact:
                     bounds[i, 0] = _store_upper(up)
                     continue
-                xn = 0.0
                 da = 0.0
                 for j in range(d):
-                    t = X[i, j] - shift[j]
-                    buf[nb, j] = t
-                    bufs[nb, j] = t
-                    xn += t * t
                     # in float64: float32 squares of tiny differences
                     # would round below the relative slack
-                    e = np.float64(t) - np.float64(centers[a, j])
+                    e = np.float64(X[i, j] - shift[j]) - np.float64(centers[a, j])
                     da += e * e
                 up2 = _exact_up2(da, u_slack, d)
                 if up2 <= z * z:
@@ -673,13 +668,14 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                     if exact:
                         inert[slot] += (sw[i] if has_w else 1.0) * da
                     continue
-            else:
-                xn = 0.0
-                for j in range(d):
-                    t = X[i, j] - shift[j]
-                    buf[nb, j] = t
-                    bufs[nb, j] = t
-                    xn += t * t
+            # a row to search: its shifted copy (in X's and the search dtype)
+            # and squared norm; the row is in cache from the test above
+            xn = 0.0
+            for j in range(d):
+                t = X[i, j] - shift[j]
+                buf[nb, j] = t
+                bufs[nb, j] = t
+                xn += t * t
             xnb[nb] = xn
             xnbs[nb] = xn
             idx[nb] = i
