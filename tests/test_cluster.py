@@ -226,6 +226,15 @@ def test_bad_input():
     km = KMeans(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         km.predict(X[:, :2])
+    # The seeding function checks the data the same way (through the moments),
+    # leaving it untouched.
+    bad = X.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at position \[7, 2\]"):
+        kmeans_plusplus(bad, 3, random_state=0)
+    assert np.isnan(bad[7, 2]) and np.array_equal(bad[:7], X[:7])
+    with pytest.raises(ValueError, match="too large for k-means"):
+        kmeans_plusplus(huge, 3, random_state=0)
 
 
 
@@ -523,15 +532,18 @@ def _kpp_reference(X, k, sw, rng, n_local_trials=None):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_kmeans_plusplus_matches_numpy_greedy(dtype, weighted):
-    # Well separated blobs, so the triangle-inequality skips are exercised.
+@pytest.mark.parametrize("trials", [None, 9])
+def test_kmeans_plusplus_matches_numpy_greedy(dtype, weighted, trials):
+    # Well separated blobs, so the triangle-inequality skips are exercised;
+    # 9 candidates (10 columns with the last center) take two column groups.
     X, _ = sk_datasets.make_blobs(5000, 4, centers=20, random_state=1, cluster_std=0.5,
                                   center_box=(-50, 50))
     X = (X + 20.0).astype(dtype)
     sw = np.random.default_rng(2).uniform(0.5, 2, len(X)) if weighted else np.empty(0)
     for seed in range(3):
-        ours = _kmeans._kmeans_plusplus(X, 20, sw.astype(dtype), np.random.default_rng(seed))[1]
-        ref = _kpp_reference(X, 20, sw, np.random.default_rng(seed))
+        ours = _kmeans._kmeans_plusplus(X, 20, sw.astype(dtype), np.random.default_rng(seed),
+                                        trials)[1]
+        ref = _kpp_reference(X, 20, sw, np.random.default_rng(seed), trials)
         if dtype == np.float64:
             np.testing.assert_array_equal(ours, ref)
         else:  # float32 distances may move a draw across a row boundary
@@ -542,7 +554,7 @@ def _kpp_pass_inputs(X, shift, cols):
     c = (cols.astype(np.float64) - shift).astype(X.dtype)
     c64 = c.astype(np.float64)
     const = (c64 * c64).sum(1) + 2 * c64 @ shift.astype(np.float64)
-    return np.ascontiguousarray(c.T), const
+    return _kmeans.kpp_column_groups(c), const
 
 
 def test_kpp_pass_against_numpy_and_bounds(rng):

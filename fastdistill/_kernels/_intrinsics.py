@@ -18,6 +18,7 @@ __all__ = [
     "thread_yield",
     "cycle_count",
     "nearest_two",
+    "kpp_rows",
 ]
 
 _LINE = 64
@@ -329,6 +330,109 @@ def nearest_two(typingctx, row, c_norms, xn):
             _keep_two(builder, r, c, xn, ir.Constant(fl, 0.0), c_i, (best_p, idx_p, sec_p))
         out = [builder.load(idx_p), builder.load(best_p), builder.load(sec_p)]
         return context.make_tuple(builder, signature.return_type, out)
+
+    return sig, codegen
+
+
+#: Columns per :func:`kpp_rows` call (one vector of 8 lanes) ...
+KPP_LANES = 8
+#: ... and rows per call.
+KPP_ROWS = 4
+
+
+@intrinsic
+def kpp_rows(typingctx, X, idx, wv, cols, c_const, x_norms, closest, owner, fold, last_id,
+             lane0, acc):
+    """One k-means++ step on ``KPP_ROWS`` rows of ``X`` against 8 columns, in registers.
+
+    For each row ``i = idx[r]`` (``r < KPP_ROWS``; repeats allowed) with
+    weight ``w = wv[r]``: the products ``p = X[i] @ cols`` (``cols``: (d, 8),
+    C order, X's dtype; the rows' 8-lane multiply-adds are held in registers
+    over the ``d`` features), the squared distances ``v = (x_norms[i] +
+    c_const) - (p + p)`` in float64; when ``fold``, lane 0 is folded into
+    ``closest[i]`` (``max(v[0], 0)`` where smaller than it; ``owner[i]``
+    then becomes ``last_id``); then ``acc += w * min(v, closest[i])``, lane
+    0 taking ``closest[i]`` itself when ``lane0``. ``c_const`` and ``acc``
+    are float64 with 8 contiguous values (a slice is fine); ``X``'s rows
+    must be contiguous. Each row is read once for all columns: written as
+    loops, the compiler spilled the accumulators or did not vectorise them
+    (a 1,000,000 x 32 pass took 46 ms by one row, 28 ms by two, 19 ms by
+    GEMM plus loops; this, with rows prefetched, 11 ms; with 8 rows a call
+    instead of 4, 12 ms).
+    """
+    arrays = (X, idx, wv, cols, c_const, x_norms, closest, owner, acc)
+    if not all(isinstance(a, types.Array) for a in arrays):
+        return None
+    if (X.ndim != 2 or cols.ndim != 2 or X.dtype not in _LANES or cols.dtype != X.dtype
+            or X.layout != "C" or cols.layout != "C"):
+        return None
+    if any(a.ndim != 1 or a.dtype != types.float64 for a in (wv, c_const, x_norms, closest, acc)):
+        return None
+    if owner.ndim != 1 or owner.dtype != types.int32 or idx.ndim != 1 or idx.dtype != types.int64:
+        return None
+    sig = types.void(X, idx, wv, cols, c_const, x_norms, closest, owner, types.boolean,
+                     types.intp, types.boolean, acc)
+
+    def codegen(context, builder, signature, args):
+        sa = signature.args
+        x_a, ix_a, w_a, c_a, cc_a, xn_a, cl_a, ow_a, acc_a = (
+            context.make_array(sa[k])(context, builder, args[k])
+            for k in (0, 1, 2, 3, 4, 5, 6, 7, 11))
+        fold, last_id, lane0 = args[8], args[9], args[10]
+        fl = context.get_value_type(sa[0].dtype)
+        dl = ir.DoubleType()
+        lanes = KPP_LANES
+        vty = ir.VectorType(fl, lanes)
+        dvty = ir.VectorType(dl, lanes)
+        intp = context.get_value_type(types.intp)
+        f_align = context.get_abi_sizeof(fl)
+        rows = [builder.load(builder.gep(ix_a.data, [ir.Constant(intp, r)]))
+                for r in range(KPP_ROWS)]
+        weights = [builder.load(builder.gep(w_a.data, [ir.Constant(intp, r)]))
+                   for r in range(KPP_ROWS)]
+        d = builder.extract_value(x_a.shape, 1)
+        stride0 = builder.extract_value(x_a.strides, 0)
+        base = builder.ptrtoint(x_a.data, intp)
+        ptrs = [builder.inttoptr(builder.add(base, builder.mul(i, stride0)), fl.as_pointer())
+                for i in rows]
+        accs = [cgutils.alloca_once_value(builder, ir.Constant(vty, [0.0] * lanes))
+                for _ in rows]
+        contract = ("contract",)
+        with cgutils.for_range(builder, d) as loop:
+            j = loop.index
+            c_ptr = builder.gep(c_a.data, [builder.mul(j, ir.Constant(intp, lanes))])
+            c = builder.load(builder.bitcast(c_ptr, vty.as_pointer()), align=f_align)
+            for p, a in zip(ptrs, accs, strict=True):
+                prod = builder.fmul(_splat(builder, builder.load(builder.gep(p, [j])), vty), c,
+                                    flags=contract)
+                builder.store(builder.fadd(builder.load(a), prod, flags=contract), a)
+        cc = builder.load(builder.bitcast(cc_a.data, dvty.as_pointer()), align=8)
+        acc_p = builder.bitcast(acc_a.data, dvty.as_pointer())
+        total = builder.load(acc_p, align=8)
+        zero = ir.Constant(dl, 0.0)
+        i32 = ir.IntType(32)
+        for i, w, a in zip(rows, weights, accs, strict=True):
+            p = builder.load(a)
+            if fl != dl:
+                p = builder.fpext(p, dvty)
+            xn = _splat(builder, builder.load(builder.gep(xn_a.data, [i])), dvty)
+            v = builder.fsub(builder.fadd(xn, cc), builder.fadd(p, p))
+            cl_ptr = builder.gep(cl_a.data, [i])
+            cl = builder.load(cl_ptr)
+            v0 = builder.extract_element(v, ir.Constant(i32, 0))
+            nearer = builder.and_(fold, builder.fcmp_ordered("<", v0, cl))
+            new = builder.select(builder.fcmp_ordered(">", v0, zero), v0, zero)
+            with builder.if_then(nearer, likely=False):
+                builder.store(new, cl_ptr)
+                builder.store(builder.trunc(last_id, ir.IntType(32)),
+                              builder.gep(ow_a.data, [i]))
+            cl = builder.select(nearer, new, cl)
+            cl_v = _splat(builder, cl, dvty)
+            low = builder.select(builder.fcmp_ordered("<", v, cl_v), v, cl_v)
+            low = builder.select(lane0, builder.insert_element(low, cl, ir.Constant(i32, 0)), low)
+            total = builder.fadd(total, builder.fmul(_splat(builder, w, dvty), low))
+        builder.store(total, acc_p, align=8)
+        return context.get_dummy_value()
 
     return sig, codegen
 

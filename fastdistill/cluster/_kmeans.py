@@ -10,6 +10,7 @@ import numpy as np
 
 from .._base import BaseEstimator, ClusterMixin, TransformerMixin
 from .._kernels import cluster as K
+from .._kernels._intrinsics import KPP_LANES
 from .._stats import mean_var
 from .._threads import parallel_region
 from .._validation import (
@@ -27,6 +28,22 @@ __all__ = ["KMeans", "kmeans_plusplus"]
 
 #: Rows per block of the k-means++ passes.
 KPP_BLOCK = 1024
+
+
+def kpp_column_groups(cols: np.ndarray) -> np.ndarray:
+    """Lay (n_cols, d) columns out as the k-means++ pass reads them.
+
+    Returns a C-contiguous (n_groups, d, KPP_LANES) array: each group holds
+    ``KPP_LANES`` columns side by side (a feature's values of all the group's
+    columns are one vector), the last group padded with zero columns.
+    """
+    nc, d = cols.shape
+    lanes = KPP_LANES
+    groups = np.zeros((-(-nc // lanes), d, lanes), dtype=cols.dtype)
+    for g in range(groups.shape[0]):
+        part = cols[g * lanes:(g + 1) * lanes]
+        groups[g, :, :part.shape[0]] = part.T
+    return groups
 
 #: From this many clusters on, Lloyd iterations skip rows by Hamerly bounds
 #: (below, the search per row is too cheap for the bounds to pay).
@@ -82,13 +99,14 @@ def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None
     >>> sorted(np.round(centers[:, 0]).tolist())
     [0.0, 10.0]
     """
-    X = check_array(X)
+    X = check_array(X, force_all_finite=False)  # checked by _checked_moments
     n = X.shape[0]
     check_scalar(n_clusters, "n_clusters", numbers.Integral, min_val=1, max_val=n)
     sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
     sw = np.empty(0, dtype=X.dtype) if sw is None else sw
     rng = check_random_state(random_state)
-    return _kmeans_plusplus(X, n_clusters, sw, rng, n_local_trials)
+    mean = _checked_moments(X)[0]
+    return _kmeans_plusplus(X, n_clusters, sw, rng, n_local_trials, shift=mean)
 
 
 def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
@@ -112,11 +130,11 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
     x_norms = np.empty(n)  # ||x - shift||^2, filled by the first pass
 
     def columns(rows):
-        """Transposed shifted columns for the GEMM and their constants."""
+        """Shifted columns in groups of ``KPP_LANES`` for the pass, and their constants."""
         c = (rows.astype(np.float64) - shift_64).astype(X.dtype)
         c64 = c.astype(np.float64)
         const = np.einsum("ij,ij->i", c64, c64) + 2.0 * (c64 @ shift_64)
-        return np.ascontiguousarray(c.T), const
+        return kpp_column_groups(c), const
 
     # Shifted chosen centers in float64 and their squared norms, for the bounds.
     chosen_s = np.empty((k, d))
@@ -431,24 +449,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         n_init = self._check_params(n, d)
         sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
         sw = np.empty(0, dtype=X.dtype) if sw is None else sw
-        with np.errstate(over="ignore", invalid="ignore"):  # checked right below
-            mean, var = mean_var(X)
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
-            assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
-            _too_large(X)
-        # The search adds ||x - s||^2 + ||c - s||^2 and 2 x.c, each at most
-        # 4 d max|x|^2 (shifted values are at most 2 max|x|): 8 d max|x|^2
-        # (with a margin for rounding) must stay finite in X's dtype, or an
-        # overflowed distance could win. n (mean^2 + var) is a column's sum
-        # of squares, at least its largest square: a cheap screen before
-        # looking at max|x|.
-        limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
-        with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
-            screen = d * float((n * (mean * mean + var)).max())
-        if screen > limit:
-            big = _abs_max(X)
-            if d * big * big > limit:
-                _too_large(X)
+        mean, var = _checked_moments(X)
         # Rows are shifted by the mean so that the expanded distances keep
         # their precision far from the origin; data already near it (squared
         # mean norm within the total variance) need no shift, and the plain
@@ -611,6 +612,40 @@ _SEARCH_RANGE = 8.0 * (1.0 + 2.0 ** -10)
 def _abs_max(X) -> float:
     """Largest |x| of X, without an |X| temporary."""
     return max(float(X.max()), -float(X.min()))
+
+
+def _checked_moments(X):
+    """Column means and variances of ``X``, validated as k-means needs them.
+
+    ``X`` comes from validation without the finite check: NaN/inf reach the
+    column moments (a compiled pass needed anyway) and make them
+    non-finite, and only then is X scanned for the message. The search adds
+    ``||x - s||^2 + ||c - s||^2`` and ``2 x.c``, each at most ``4 d
+    max|x|^2`` (shifted values are at most ``2 max|x|``): ``8 d max|x|^2``
+    (with a margin for rounding) must stay finite in X's dtype, or an
+    overflowed distance could win. ``n (mean^2 + var)`` is a column's sum of
+    squares, at least its largest square: a cheap screen before looking at
+    ``max|x|``.
+
+    Raises
+    ------
+    ValueError
+        NaN or inf in ``X`` (naming the first), or values too large.
+    """
+    n, d = X.shape
+    with np.errstate(over="ignore", invalid="ignore"):  # checked right below
+        mean, var = mean_var(X)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+        assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
+        _too_large(X)
+    limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
+    with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
+        screen = d * float((n * (mean * mean + var)).max())
+    if screen > limit:
+        big = _abs_max(X)
+        if d * big * big > limit:
+            _too_large(X)
+    return mean, var
 
 
 def _too_large(X) -> None:
