@@ -235,6 +235,13 @@ def test_bad_input():
     assert np.isnan(bad[7, 2]) and np.array_equal(bad[:7], X[:7])
     with pytest.raises(ValueError, match="too large for k-means"):
         kmeans_plusplus(huge, 3, random_state=0)
+    with pytest.raises(ValueError, match=r"infinity at position \[5, 1\]"):
+        bad = X.copy()
+        bad[5, 1] = np.inf
+        kmeans_plusplus(bad, 3, random_state=0)
+    with pytest.raises(ValueError, match="too large for k-means in float32"):
+        kmeans_plusplus((X * 1e20).astype(np.float32), 3, random_state=0)
+    kmeans_plusplus((X * 1e17).astype(np.float32), 3, random_state=0)  # fine: no overflow
 
 
 
@@ -580,8 +587,7 @@ def test_kpp_pass_against_numpy_and_bounds(rng):
     assert read.min() == 0 and read.max() == 1 and np.any((read > 0) & (read < 0.4))
     for bound in (np.zeros(2), pruning):
         cl, ow = closest.copy(), owner.copy()
-        pots = K.kpp_pass(X, sw, shift, cols_t, const, True, cl, ow, bound, 1, x_norms,
-                          False, 256, 3)
+        pots = K.kpp_pass(X, sw, cols_t, const, True, cl, ow, bound, 1, x_norms, 256, 3)
         assert pots.shape == (12, 4)
         np.testing.assert_allclose(pots.sum(0), ref.sum(0), rtol=1e-10)
         np.testing.assert_allclose(pots[:, 1], np.add.reduceat(ref[:, 1], np.arange(0, 3000, 256)),
@@ -590,19 +596,36 @@ def test_kpp_pass_against_numpy_and_bounds(rng):
         np.testing.assert_array_equal(ow, np.where(d[:, 0] < closest, 1, 0))
     # A bound that no row can pass: nothing is read, every column keeps ``closest``.
     cl = closest.copy()
-    pots = K.kpp_pass(X, sw, shift, cols_t, const, True, cl, owner.copy(), np.full(2, np.inf),
-                      1, x_norms, False, 256, 3)
+    pots = K.kpp_pass(X, sw, cols_t, const, True, cl, owner.copy(), np.full(2, np.inf), 1,
+                      x_norms, 256, 3)
     np.testing.assert_array_equal(cl, closest)
     np.testing.assert_allclose(pots.sum(0), np.full(4, (sw * closest).sum()), rtol=1e-12)
-    # Norms are filled by a pass that reads every row; the split into slots
-    # does not change the result.
-    xn = np.zeros(len(X))
-    a = K.kpp_pass(X, sw, shift, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2),
-                   1, xn, True, 256, 1)
-    b = K.kpp_pass(X, sw, shift, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2),
-                   1, xn, False, 256, 5)
-    np.testing.assert_allclose(xn, x_norms, rtol=1e-12)
+    # The split into slots does not change the result.
+    a = K.kpp_pass(X, sw, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2), 1,
+                   x_norms, 256, 1)
+    b = K.kpp_pass(X, sw, cols_t, const, True, closest.copy(), owner.copy(), np.zeros(2), 1,
+                   x_norms, 256, 5)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kpp_first_pass_against_numpy(dtype, rng):
+    X = _blobs(n=3000, d=5, k=4, offset=10.0).astype(dtype)
+    shift = X.astype(np.float64).mean(0)
+    Xd = X.astype(np.float64)
+    for sw in (np.empty(0, dtype), rng.uniform(0.5, 2, len(X)).astype(dtype)):
+        w = sw.astype(np.float64) if len(sw) else np.ones(len(X))
+        outs = []
+        for n_slots in (1, 5):
+            closest, xn = np.full(len(X), -1.0), np.full(len(X), -1.0)
+            pots = K.kpp_first_pass(X, sw, shift, 17, closest, xn, 256, n_slots)
+            outs.append(pots)
+            np.testing.assert_allclose(closest, ((Xd - Xd[17]) ** 2).sum(1), rtol=1e-12)
+            np.testing.assert_allclose(xn, ((Xd - shift) ** 2).sum(1), rtol=1e-12)
+            np.testing.assert_allclose(pots, np.add.reduceat(w * closest,
+                                                             np.arange(0, 3000, 256)),
+                                       rtol=1e-12)
+        np.testing.assert_array_equal(outs[0], outs[1])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

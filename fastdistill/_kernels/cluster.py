@@ -15,7 +15,7 @@ from .._jit import jit
 from ._intrinsics import KPP_ROWS, kpp_rows, nearest_two, prefetch_row
 
 __all__ = ["lloyd_pass", "lloyd_pass_mixed", "lloyd_bounded_pass", "half_gaps",
-           "sq_distances", "kpp_pass", "kpp_pick", "far_points"]
+           "sq_distances", "kpp_first_pass", "kpp_pass", "kpp_pick", "far_points"]
 
 
 #: From this many centers on the nearest one is found by the one-sweep vector
@@ -769,6 +769,51 @@ def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
             out[i, c] = v if v > 0.0 else 0.0
 
 
+@jit(parallel=True)
+def kpp_first_pass(X, sw, shift, first, closest, x_norms, block_rows, n_slots):
+    """Run the first k-means++ pass: distances to the first center, and row norms.
+
+    Writes ``closest[i] = ||X[i] - X[first]||^2`` and ``x_norms[i] = ||X[i] -
+    shift||^2`` (both in float64, by differences) and returns the weighted
+    sums of ``closest`` per block of rows, as :func:`kpp_pass` does.
+
+    Parameters
+    ----------
+    X : (n, d) float array, never written; sw : (n,) or (0,) weights
+    shift : (d,) float64
+    first : int - row of the first center
+    closest, x_norms : (n,) float64, written
+    block_rows, n_slots : int - as in :func:`kpp_pass`
+
+    Returns
+    -------
+    pots : (n_blocks,) float64
+    """
+    n, d = X.shape
+    has_w = sw.shape[0] > 0
+    n_blocks = (n + block_rows - 1) // block_rows
+    pots = np.zeros(n_blocks)
+    c0 = X[first].astype(np.float64)
+    for slot in prange(n_slots):
+        for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
+            r0 = b * block_rows
+            acc = 0.0
+            for i in range(r0, min(n, r0 + block_rows)):
+                s = 0.0
+                t = 0.0
+                for j in range(d):
+                    x = np.float64(X[i, j])
+                    e = x - c0[j]
+                    f = x - shift[j]
+                    s += e * e
+                    t += f * f
+                closest[i] = s
+                x_norms[i] = t
+                acc += (np.float64(sw[i]) * s) if has_w else s
+            pots[b] = acc
+    return pots
+
+
 @jit(inline="always")
 def _kpp_rows(X, idx, wv, cols, consts, x_norms, closest, owner, use_first, last_id, acc):
     """:func:`~._intrinsics.kpp_rows` on the listed rows, every column group."""
@@ -779,8 +824,8 @@ def _kpp_rows(X, idx, wv, cols, consts, x_norms, closest, owner, use_first, last
 
 
 @jit(parallel=True)
-def kpp_pass(X, sw, shift, cols, c_const, use_first, closest, owner, bound, last_id,
-             x_norms, fill_norms, block_rows, n_slots):
+def kpp_pass(X, sw, cols, c_const, use_first, closest, owner, bound, last_id, x_norms,
+             block_rows, n_slots):
     """One pass of greedy k-means++ seeding, per block of rows, in parallel.
 
     Column 0 of ``cols`` is the last chosen center, the others are the
@@ -812,15 +857,14 @@ def kpp_pass(X, sw, shift, cols, c_const, use_first, closest, owner, bound, last
     Parameters
     ----------
     X : (n, d) float array, never written; sw : (n,) or (0,) weights
-    shift : (d,) array of X's dtype
     cols : (n_groups, d, 8) X's dtype, C-contiguous - the shifted columns
         ``c - s`` in groups of 8 (the last group padded with zeros)
     c_const : (n_cols,) float64
     use_first : bool
     closest : (n,) float64, updated; owner : (n,) int32, updated
     bound : (n_chosen,) float64; last_id : int
-    x_norms : (n,) float64 - ``||x - s||^2`` of every row; computed and
-        stored when ``fill_norms`` (the first pass, which reads every row)
+    x_norms : (n,) float64 - ``||x - s||^2`` of every row (from
+        :func:`kpp_first_pass`)
     block_rows : int - rows per block (the unit of the returned sums)
     n_slots : int - contiguous ranges of blocks run in parallel (any value
         gives the same result)
@@ -829,7 +873,7 @@ def kpp_pass(X, sw, shift, cols, c_const, use_first, closest, owner, bound, last
     -------
     pots : (n_blocks, n_cols) float64 per-block potentials
     """
-    n, d = X.shape
+    n = X.shape[0]
     nc = c_const.shape[0]
     n_groups, _, lanes = cols.shape
     has_w = sw.shape[0] > 0
@@ -855,12 +899,6 @@ def kpp_pass(X, sw, shift, cols, c_const, use_first, closest, owner, bound, last
                 c0 = closest[i]
                 w = np.float64(sw[i]) if has_w else 1.0
                 if 4.0 * c0 * (1.0 + 1e-6) >= bound[owner[i]]:
-                    if fill_norms:
-                        s = 0.0
-                        for j in range(d):
-                            t = X[i, j] - shift[j]
-                            s += t * t
-                        x_norms[i] = s
                     idx[nv] = i
                     wv[nv] = w
                     nv += 1

@@ -99,23 +99,25 @@ def kmeans_plusplus(X, n_clusters: int, *, sample_weight=None, random_state=None
     >>> sorted(np.round(centers[:, 0]).tolist())
     [0.0, 10.0]
     """
-    X = check_array(X, force_all_finite=False)  # checked by _checked_moments
+    X = check_array(X, force_all_finite=False)  # checked by the first pass
     n = X.shape[0]
     check_scalar(n_clusters, "n_clusters", numbers.Integral, min_val=1, max_val=n)
     sw = check_sample_weight(sample_weight, n, dtype=X.dtype)
     sw = np.empty(0, dtype=X.dtype) if sw is None else sw
     rng = check_random_state(random_state)
-    mean = _checked_moments(X)[0]
-    return _kmeans_plusplus(X, n_clusters, sw, rng, n_local_trials, shift=mean)
+    return _kmeans_plusplus(X, n_clusters, sw, rng, n_local_trials, check=True)
 
 
-def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
+def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None, check=False):
+    """Greedy k-means++ on validated ``X`` (``sw``: weights or an empty array).
+
+    Distances are expanded around ``shift`` (default: the first center, a
+    row of the data). With ``check``, ``X`` has not been checked for NaN,
+    inf or values too large: the first pass's row norms are, before the
+    next pass reads them.
+    """
     n, d = X.shape
     L = n_local_trials if n_local_trials is not None else 2 + int(np.log(k))
-    if shift is None:
-        shift = mean_var(X)[0]
-    shift_x = shift.astype(X.dtype)
-    shift_64 = shift_x.astype(np.float64)
     centers = np.empty((k, d), dtype=X.dtype)
     indices = np.empty(k, dtype=np.int64)
     if sw.shape[0]:
@@ -124,8 +126,12 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
         first = int(rng.integers(n))
     centers[0] = X[first]
     indices[0] = first
+    if shift is None:
+        shift = X[first]
+    shift_x = shift.astype(X.dtype)
+    shift_64 = shift_x.astype(np.float64)
     # Squared distance of every row to its nearest chosen center, and which.
-    closest = np.full(n, np.inf)
+    closest = np.empty(n)
     owner = np.zeros(n, dtype=np.int32)
     x_norms = np.empty(n)  # ||x - shift||^2, filled by the first pass
 
@@ -158,10 +164,9 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
     n_blocks = -(-n // KPP_BLOCK)
     with parallel_region(n_blocks) as n_threads:
         n_slots = min(n_blocks, 4 * n_threads)
-        cols_t, const = columns(centers[:1])
-        pots = K.kpp_pass(X, sw, shift_x, cols_t, const, True, closest, owner,
-                          np.zeros(1), 0, x_norms, True, KPP_BLOCK, n_slots)
-        block = pots[:, 0].copy()
+        block = K.kpp_first_pass(X, sw, shift_64, first, closest, x_norms, KPP_BLOCK, n_slots)
+        if check:
+            _check_seeding_data(X, x_norms, shift_64)
         current = block.sum()
         for c in range(1, k):
             targets = rng.uniform(size=L) * current
@@ -171,8 +176,8 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None):
             cols = np.concatenate([centers[c - 1 : c], X[cand_ids]])
             cols_t, const = columns(cols)
             bound = bounds(c, cols if c > 1 else cols[1:])
-            pots = K.kpp_pass(X, sw, shift_x, cols_t, const, c > 1, closest, owner, bound,
-                              c - 1, x_norms, False, KPP_BLOCK, n_slots)
+            pots = K.kpp_pass(X, sw, cols_t, const, c > 1, closest, owner, bound, c - 1,
+                              x_norms, KPP_BLOCK, n_slots)
             cand_pot = pots[:, 1:].sum(axis=0)
             best = int(np.argmin(cand_pot))
             current = cand_pot[best]
@@ -646,6 +651,32 @@ def _checked_moments(X):
         if d * big * big > limit:
             _too_large(X)
     return mean, var
+
+
+def _check_seeding_data(X, x_norms, shift) -> None:
+    """Refuse NaN, inf or values too large, seen in the first seeding pass.
+
+    ``x_norms`` holds ``||x - shift||^2`` of every row: non-finite exactly
+    when a row holds NaN or inf, or its square overflows. Otherwise
+    ``||shift|| + sqrt(max x_norms)`` bounds every ``|x|``, a screen for
+    the same limit as :func:`_checked_moments` before looking at ``max|x|``.
+
+    Raises
+    ------
+    ValueError
+        NaN or inf in ``X`` (naming the first), or values too large.
+    """
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(x_norms))
+    if not np.isfinite(top):
+        assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
+        _too_large(X)
+    limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
+    reach = float(np.sqrt(shift @ shift)) + float(np.sqrt(top))
+    if X.shape[1] * reach * reach > limit:
+        big = _abs_max(X)
+        if X.shape[1] * big * big > limit:
+            _too_large(X)
 
 
 def _too_large(X) -> None:
