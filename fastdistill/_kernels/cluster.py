@@ -207,7 +207,7 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                             dist += t * t
                     inert[slot] += w * dist
                     if write_bounds:  # the exact distance: a tighter upper bound
-                        bounds[r0 + i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack, d)))
+                        bounds[r0 + i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack)))
                 old = labels[r0 + i]
                 if old == best:
                     if incremental:
@@ -331,7 +331,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                 if xn > MIXED_MAX_SQ:  # float32 norms could overflow: exact search
                     res = _exact_nearest2(buf[i], centers)
                     best = res[0]
-                    lo2 = _exact_lo2(res[2], u_slack, d)
+                    lo2 = _exact_lo2(res[2], u_slack)
                     verified[slot] += 1
                 else:
                     top = nearest_two(row, c_norms32, xnb32[i])
@@ -355,7 +355,7 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                         dist += t * t
                     inert[slot] += w * dist
                     if write_bounds:
-                        _store_bounds(bounds, r0 + i, _exact_up2(dist, u_slack, d), lo2)
+                        _store_bounds(bounds, r0 + i, _exact_up2(dist, u_slack), lo2)
                 if labels[r0 + i] != best:
                     changed[slot] += 1
                     labels[r0 + i] = best
@@ -411,26 +411,31 @@ def _store_bounds(bounds, i, up2, lo2):
     bounds[i, 1] = _store_lower(np.sqrt(lo2) if lo2 > 0.0 else 0.0)
 
 
-#: Smallest positive (subnormal) float64.
-_F64_SUBNORMAL = 5e-324
+#: Absolute term of the exact float64 distance bounds: the smallest normal
+#: float64, at least ``d`` times the smallest subnormal for any ``d`` below
+#: 2**52. A normal number on purpose: computed per row as ``d * 5e-324``, the
+#: subnormal product took a microcode assist (about 150 cycles) on every
+#: row - 18 ms of a 28 ms bounded pass on 1,000,000 x 32 whose rows were all
+#: settled by their exact distance.
+_EXACT_ABS = 2.2250738585072014e-308
 
 
 @jit(inline="always")
-def _exact_up2(dist, u_slack, d):
+def _exact_up2(dist, u_slack):
     """Upper bound on a squared distance summed in float64 from ``d`` squares (``dist``).
 
-    The relative slack of the sum, plus ``d`` times the smallest subnormal:
-    squares of differences below about 2**-537 underflow (to 0 at worst),
-    which no relative slack covers (float64 data scaled by 2**-540 left
-    upper bounds of 0).
+    The relative slack of the sum, plus :data:`_EXACT_ABS`: squares of
+    differences below about 2**-537 underflow (to 0 at worst, each by at
+    most the smallest subnormal), which no relative slack covers (float64
+    data scaled by 2**-540 left upper bounds of 0).
     """
-    return dist * u_slack + d * _F64_SUBNORMAL
+    return dist * u_slack + _EXACT_ABS
 
 
 @jit(inline="always")
-def _exact_lo2(dist, u_slack, d):
+def _exact_lo2(dist, u_slack):
     """Lower bound on a squared distance summed in float64 (see :func:`_exact_up2`)."""
-    return (dist - d * _F64_SUBNORMAL) / u_slack
+    return (dist - _EXACT_ABS) / u_slack
 
 
 @jit(inline="always")
@@ -520,8 +525,8 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
             # the second distance lowered by its float64 rounding
             res = _exact_nearest2(buf[v], centers)
             best = res[0]
-            lo2 = max(_exact_lo2(res[2], u_slack, d), 0.0)
-            up2 = _exact_up2(res[1], u_slack, d)
+            lo2 = max(_exact_lo2(res[2], u_slack), 0.0)
+            up2 = _exact_up2(res[1], u_slack)
         else:
             top = nearest_two(row, c_norms_s, xnbs[v])
             best = top[0]
@@ -544,7 +549,7 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
             for j in range(d):
                 e = np.float64(buf[v, j]) - np.float64(centers[best, j])
                 dist += e * e
-            bounds[i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack, d)))
+            bounds[i, 0] = _store_upper(np.sqrt(_exact_up2(dist, u_slack)))
             inert += w * dist
         else:  # the searched distance raised by its rounding bound
             bounds[i, 0] = _store_upper(np.sqrt(up2))
@@ -647,6 +652,12 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
         nb = 0
         r_end = min(n, (slot + 1) * n_chunks // n_slots * chunk_rows)
         for i in range(slot * n_chunks // n_slots * chunk_rows, r_end):
+            # The row 8 ahead is prefetched unless its bounds will surely
+            # let it skip (the hardware prefetcher alone leaves the reads and
+            # the work one after the other: 1,000,000 x 32, k = 128, float64,
+            # 60 % searched: 75 -> 70 ms).
+            if i + 8 < r_end and (exact or bounds[i + 8, 0] + 2.0 * move1 > bounds[i + 8, 1]):
+                prefetch_row(X, i + 8)
             a = labels[i]
             if a >= 0:
                 lo = np.float64(bounds[i, 1]) - (move2 if a == move1_id else move1)
@@ -662,7 +673,7 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                     # would round below the relative slack
                     e = np.float64(X[i, j] - shift[j]) - np.float64(centers[a, j])
                     da += e * e
-                up2 = _exact_up2(da, u_slack, d)
+                up2 = _exact_up2(da, u_slack)
                 if up2 <= z * z:
                     bounds[i, 0] = _store_upper(np.sqrt(up2))
                     if exact:
