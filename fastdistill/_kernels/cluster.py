@@ -892,6 +892,8 @@ def kpp_pass(X, sw, cols, c_const, use_first, closest, owner, bound, last_id, x_
     consts = np.zeros(n_groups * lanes)
     consts[:nc] = c_const
     pots = np.zeros((n_blocks, nc))
+    # rows with 4 closest above every bound are read without looking up owner
+    b_max = bound.max()
     for slot in prange(n_slots):
         idx = np.empty(KPP_ROWS, dtype=np.int64)
         wv = np.empty(KPP_ROWS)
@@ -909,7 +911,8 @@ def kpp_pass(X, sw, cols, c_const, use_first, closest, owner, bound, last_id, x_
                     prefetch_row(X, i + 8)
                 c0 = closest[i]
                 w = np.float64(sw[i]) if has_w else 1.0
-                if 4.0 * c0 * (1.0 + 1e-6) >= bound[owner[i]]:
+                c4 = 4.0 * c0 * (1.0 + 1e-6)
+                if c4 >= b_max or c4 >= bound[owner[i]]:
                     idx[nv] = i
                     wv[nv] = w
                     nv += 1
