@@ -64,20 +64,37 @@ class GramStats:
         ``X`` need not have been checked for NaN/inf: they show in the
         statistics, which are checked here, and nothing is accumulated then.
         """
-        shift = self.shift
-        if shift is None:
-            p = self.d + self.k
-            if self.center:
-                head = slice(0, min(X.shape[0], 1024))
-                shift = np.concatenate([X[head].mean(axis=0), Y[head].mean(axis=0)])
-            else:
-                shift = np.zeros(p)
-            shift = shift.astype(np.float64)
+        shift = self._shift_for(X, Y)
         G, s, W = _run_blocked(K.gram_blocks, X, Y, sw, shift.astype(X.dtype),
                                syrk_address(X.dtype))
         if not np.all(np.isfinite(G)):
             # X was not scanned up front: NaN/inf in the data propagate into G.
             assert_finite(X, "X")
+        self._merge(shift, G, s, W, Y)
+
+    def add_computed(self, head: np.ndarray, Y: np.ndarray, compute) -> None:
+        """Accumulate a chunk whose rows ``X`` only ``compute`` forms, block by block.
+
+        ``head`` holds the chunk's first rows of ``X`` (up to 1024; they set
+        the shift on the first chunk) and ``compute(shift)`` returns the
+        chunk's ``(G, s, W)`` as :func:`~fastdistill._kernels.linear.gram_blocks`
+        would for ``[X, Y]`` (a feature map's fused kernel: the features are
+        never held whole).
+        """
+        shift = self._shift_for(head, Y)
+        self._merge(shift, *compute(shift), Y)
+
+    def _shift_for(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Return the shift: kept from the first chunk, else the mean of its first rows."""
+        if self.shift is not None:
+            return self.shift
+        if not self.center:
+            return np.zeros(self.d + self.k)
+        head = slice(0, min(X.shape[0], 1024))
+        return np.concatenate([X[head].mean(axis=0), Y[head].mean(axis=0)]).astype(np.float64)
+
+    def _merge(self, shift, G, s, W, Y) -> None:
+        if not np.all(np.isfinite(G)):
             assert_finite(Y, "y")
             raise ValueError(
                 "The cross products X^T X overflowed: the data's values are "
@@ -87,7 +104,7 @@ class GramStats:
         self.G += G
         self.s += s
         self.W += W
-        self.n += X.shape[0]
+        self.n += Y.shape[0]
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """Weighted means of ``X`` and ``Y`` (zeros without intercept)."""
@@ -103,6 +120,15 @@ class GramStats:
             G = G - np.outer(self.s, self.s) / self.W
         d = self.d
         return G[:d, :d], G[:d, d:]
+
+
+def gram_layout(n_rows: int, width: int, itemsize: int) -> tuple[int, int]:
+    """Row-block size and slot count of the Gram kernels for ``n_rows`` x ``width``.
+
+    The same split as :meth:`GramStats.add` uses for a chunk of that shape, so
+    a fused kernel that forms the rows itself gives the same statistics.
+    """
+    return K.block_layout(n_rows, width, itemsize)
 
 
 def _ridge_cholesky(Gxx, Gxy, alpha):

@@ -371,6 +371,42 @@ def test_distiller_streams_closed_form_student(rng):
     np.testing.assert_allclose(streamed.predict(X), whole.predict(X), rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["rbf", "soft"])
+def test_fused_feature_gram_equals_features_then_gram(dtype, kind, rng):
+    from fastdistill._gram import GramStats
+
+    X = rng.normal(size=(2600, 5)).astype(dtype)
+    Y = rng.normal(size=(2600, 2)).astype(dtype)
+    fmap = KMeansFeatures(12, kind=kind, random_state=0).fit(X)
+    for sw in (np.empty(0, dtype), rng.uniform(0.5, 2, len(X)).astype(dtype)):
+        ref, fused = GramStats(12, 2, True), GramStats(12, 2, True)
+        for part in (slice(0, 1500), slice(1500, None)):
+            ref.add(fmap.transform(X[part]), Y[part], sw[part] if len(sw) else sw)
+            w = sw[part] if len(sw) else sw
+            fused.add_computed(fmap.transform(X[part][:1024]), Y[part],
+                               lambda shift, p=part, w=w: fmap._gram_statistics(
+                                   X[p], Y[p], w, shift))
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(fused.G, ref.G, rtol=tol, atol=tol * np.abs(ref.G).max())
+        np.testing.assert_allclose(fused.s, ref.s, rtol=tol, atol=tol * np.abs(ref.s).max())
+        assert fused.W == ref.W and fused.n == ref.n == 2600
+        np.testing.assert_array_equal(fused.shift, ref.shift)
+
+
+@pytest.mark.parametrize("features", ["som", "raw"])
+def test_distiller_streams_other_feature_maps(features, rng):
+    # SOM responses take the fused path too; with the raw features kept the
+    # features are formed per chunk (no fused kernel for them).
+    X = rng.uniform(-1, 1, size=(2000, 2))
+    fmap = (SOMFeatures(4, 4, random_state=0) if features == "som"
+            else KMeansFeatures(16, include_raw=True, random_state=0))
+    whole = Distiller(_Teacher(), Ridge(alpha=1e-3), fmap).fit(X)
+    streamed = Distiller(_Teacher(), Ridge(alpha=1e-3), fmap, chunk_size=300).fit(X)
+    assert streamed.streamed_ and not whole.streamed_
+    np.testing.assert_allclose(streamed.predict(X), whole.predict(X), rtol=1e-9, atol=1e-10)
+
+
 def test_distiller_mixes_labels_into_regression_targets(rng):
     XU = rng.normal(size=(300, 3))
     XL = rng.normal(size=(50, 3))

@@ -56,42 +56,60 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots, syrk_addr):
     G : (p, p) float64, s : (p,) float64, W : float
     """
     n, d = X.shape
-    k = Y.shape[1]
-    p = d + k
+    p = d + Y.shape[1]
     has_w = sw.shape[0] > 0
     n_blocks = (n + block_rows - 1) // block_rows
     G = np.zeros((n_slots, p, p), dtype=np.float64)
     S = np.zeros((n_slots, p), dtype=np.float64)
     Wsum = np.zeros(n_slots, dtype=np.float64)
     for slot in prange(n_slots):
-        b0 = slot * n_blocks // n_slots
-        b1 = (slot + 1) * n_blocks // n_slots
         buf = np.empty((block_rows, p), dtype=X.dtype)
         C = np.empty((p, p), dtype=X.dtype)
-        Gs = G[slot]
-        for b in range(b0, b1):
+        for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
             r0 = b * block_rows
-            r1 = min(n, r0 + block_rows)
-            m = r1 - r0
+            m = min(n, r0 + block_rows) - r0
             for i in range(m):
-                row = r0 + i
-                wi = sw[row] if has_w else 1.0
-                swi = np.sqrt(wi)
-                for j in range(d):
-                    buf[i, j] = (X[row, j] - shift[j]) * swi
-                for j in range(k):
-                    buf[i, d + j] = (Y[row, j] - shift[d + j]) * swi
-                for j in range(p):
-                    S[slot, j] += buf[i, j] * swi
+                wi = sw[r0 + i] if has_w else 1.0
+                gram_fill_row(buf, i, X[r0 + i], Y[r0 + i], shift, wi, S[slot])
                 Wsum[slot] += wi
-            syrk_lower(syrk_addr, buf[:m], C)
-            for a in range(p):
-                for c in range(a + 1):
-                    Gs[a, c] += C[a, c]
+            gram_add_block(syrk_addr, buf[:m], C, G[slot])
+    return gram_merge(G, S, Wsum)
+
+
+@jit(inline="always")
+def gram_fill_row(buf, i, head, tail, shift, wi, s):
+    """Row ``i`` of a Gram block: ``sqrt(wi) * ([head, tail] - shift)``, summed into ``s``.
+
+    ``s`` (p,) float64 receives ``sqrt(wi)`` times the row, i.e. the weighted
+    shifted values.
+    """
+    d = head.shape[0]
+    swi = np.sqrt(wi)
+    for j in range(d):
+        buf[i, j] = (head[j] - shift[j]) * swi
+    for j in range(tail.shape[0]):
+        buf[i, d + j] = (tail[j] - shift[d + j]) * swi
+    for j in range(buf.shape[1]):
+        s[j] += buf[i, j] * swi
+
+
+@jit(inline="always")
+def gram_add_block(syrk_addr, block, C, Gs):
+    """Add ``block^T block`` (one BLAS ``?syrk``, lower triangle) to ``Gs`` in float64."""
+    syrk_lower(syrk_addr, block, C)
+    for a in range(C.shape[0]):
+        for c in range(a + 1):
+            Gs[a, c] += C[a, c]
+
+
+@jit(inline="always")
+def gram_merge(G, S, Wsum):
+    """Merge the per-slot lower triangles, sums and weights in slot order; symmetrise."""
+    p = G.shape[1]
     Gt = np.zeros((p, p), dtype=np.float64)
     St = np.zeros(p, dtype=np.float64)
     Wt = 0.0
-    for slot in range(n_slots):
+    for slot in range(G.shape[0]):
         Gt += G[slot]
         St += S[slot]
         Wt += Wsum[slot]

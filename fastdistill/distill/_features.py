@@ -116,6 +116,38 @@ class _PrototypeFeatures(TransformerMixin, BaseEstimator):
     def _prototypes(self):
         raise NotImplementedError
 
+    def _fuses_gram(self) -> bool:
+        """Whether :meth:`_gram_statistics` applies (responses only: no raw features)."""
+        return not self.include_raw
+
+    def _gram_statistics(self, X, Y, sw, shift):
+        """Gram statistics of ``[transform(X), Y]`` without forming ``transform(X)``.
+
+        The closed-form students' streaming fit (``_accumulate_features``)
+        calls this per chunk: the responses of each block of rows go straight
+        into the cross products (:func:`~fastdistill._kernels.features.center_responses_gram`),
+        with the row blocks :class:`~fastdistill._gram.GramStats` would use.
+
+        Returns
+        -------
+        G, s, W : as ``gram_blocks`` for ``[transform(X), Y]`` shifted by ``shift``
+        """
+        from .._gram import gram_layout
+        from .._kernels._blas import syrk_address
+        from .._kernels.features import center_responses_gram
+        from ..cluster._assign import _norms64
+
+        X = validate_data(self, X, reset=False)
+        x_shift, centers = self._prototypes()._shifted_centers(X.dtype)
+        c_norms = _norms64(centers).astype(X.dtype)
+        block_rows, n_slots = gram_layout(X.shape[0], centers.shape[0] + Y.shape[1],
+                                          X.itemsize)
+        with parallel_region(n_slots):
+            return center_responses_gram(X, Y, sw, x_shift, centers, c_norms,
+                                         0.5 / self.bandwidth_**2, self.kind == "soft", 0,
+                                         shift.astype(X.dtype), block_rows, n_slots,
+                                         syrk_address(X.dtype))
+
     def transform(self, X) -> np.ndarray:
         """Responses of every row to the prototypes (and the raw features if asked).
 

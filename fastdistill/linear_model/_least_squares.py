@@ -38,7 +38,8 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}.")
 
-    def _fit_chunk(self, X, y, sample_weight, reset: bool, allow_qr: bool, solve: bool = True):
+    def _checked_threads(self):
+        """Check every parameter; return the thread count ``n_jobs`` asks for (or None)."""
         self._check_params()
         n_jobs = self._n_jobs()
         if n_jobs is not None:
@@ -48,7 +49,10 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
                     f"n_jobs must be -1 or between 1 and {max_threads()} (the threads "
                     f"Numba was started with), got {n_jobs}."
                 )
-        threads = {None: None, -1: max_threads()}.get(n_jobs, n_jobs)
+        return {None: None, -1: max_threads()}.get(n_jobs, n_jobs)
+
+    def _fit_chunk(self, X, y, sample_weight, reset: bool, allow_qr: bool, solve: bool = True):
+        threads = self._checked_threads()
         with num_threads(threads), self._transaction():
             # NaN/inf in X surface in the Gram statistics (GramStats.add).
             X = validate_data(self, X, reset=reset, force_all_finite=False)
@@ -83,6 +87,40 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         """
         reset = not hasattr(self, "_stats")
         return self._fit_chunk(X, y, sample_weight, reset=reset, allow_qr=False, solve=False)
+
+    def _accumulate_features(self, feature_map, X, y, sample_weight=None):
+        """:meth:`_accumulate` of ``feature_map.transform(X)``, without forming it.
+
+        For feature maps with a fused Gram kernel (``_gram_statistics``): the
+        features of each block of rows go straight into the cross products.
+        Returns False (nothing done) when the map has none for its settings.
+        """
+        fused = getattr(feature_map, "_gram_statistics", None)
+        if fused is None or not feature_map._fuses_gram():
+            return False
+        reset = not hasattr(self, "_stats")
+        threads = self._checked_threads()
+        with num_threads(threads), self._transaction():
+            # the first rows' features: the shift on the first chunk, the width
+            # check on the others
+            head = feature_map.transform(X[: min(X.shape[0], 1024 if reset else 1)])
+            validate_data(self, head, reset=reset, force_all_finite=False)
+            Y, one_d = check_targets(y, X)
+            if not reset and Y.shape[1] != self._stats.k:
+                raise ValueError(
+                    f"y has {Y.shape[1]} targets but earlier calls had {self._stats.k}."
+                )
+            sw = weights_or_empty(sample_weight, X.shape[0], X.dtype)
+            self._alpha(Y.shape[1])
+            self._solver()
+            self._tol()
+            if reset:
+                self._stats = _gram.GramStats(head.shape[1], Y.shape[1],
+                                              bool(self.fit_intercept))
+                self._one_d = one_d
+                self._dtype = head.dtype
+            self._stats.add_computed(head, Y, lambda shift: fused(X, Y, sw, shift))
+        return True
 
     def _solve_accumulated(self):
         """Solve the statistics gathered by :meth:`_accumulate`."""
