@@ -239,6 +239,12 @@ def test_bad_input():
         bad = X.copy()
         bad[5, 1] = np.inf
         kmeans_plusplus(bad, 3, random_state=0)
+    # Every row infinite (so is the first center) or huge and equal: still
+    # the error, with no floating-point warning first (warnings are errors here).
+    with pytest.raises(ValueError, match=r"infinity at position \[0, 0\]"):
+        kmeans_plusplus(np.full((10, 3), np.inf), 2, random_state=0)
+    with pytest.raises(ValueError, match="too large for k-means"):
+        kmeans_plusplus(np.full((10, 3), 1e200), 2, random_state=0)
     with pytest.raises(ValueError, match="too large for k-means in float32"):
         kmeans_plusplus((X * 1e20).astype(np.float32), 3, random_state=0)
     kmeans_plusplus((X * 1e17).astype(np.float32), 3, random_state=0)  # fine: no overflow

@@ -394,13 +394,15 @@ def test_fused_feature_gram_equals_features_then_gram(dtype, kind, rng):
         np.testing.assert_array_equal(fused.shift, ref.shift)
 
 
-@pytest.mark.parametrize("features", ["som", "raw"])
+@pytest.mark.parametrize("features", ["som", "neighbourhood", "raw"])
 def test_distiller_streams_other_feature_maps(features, rng):
-    # SOM responses take the fused path too; with the raw features kept the
-    # features are formed per chunk (no fused kernel for them).
+    # SOM responses take the fused path too; a SOM's neighbourhood
+    # activations and maps that keep the raw features are formed per chunk
+    # (no fused kernel for them).
     X = rng.uniform(-1, 1, size=(2000, 2))
-    fmap = (SOMFeatures(4, 4, random_state=0) if features == "som"
-            else KMeansFeatures(16, include_raw=True, random_state=0))
+    fmap = {"som": SOMFeatures(4, 4, random_state=0),
+            "neighbourhood": SOMFeatures(4, 4, kind="neighbourhood", random_state=0),
+            "raw": KMeansFeatures(16, include_raw=True, random_state=0)}[features]
     whole = Distiller(_Teacher(), Ridge(alpha=1e-3), fmap).fit(X)
     streamed = Distiller(_Teacher(), Ridge(alpha=1e-3), fmap, chunk_size=300).fit(X)
     assert streamed.streamed_ and not whole.streamed_

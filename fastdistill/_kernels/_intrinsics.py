@@ -352,15 +352,16 @@ def kpp_rows(typingctx, X, idx, wv, cols, c_const, x_norms, closest, owner, fold
     c_const) - (p + p)`` in float64; when ``fold``, lane 0 is folded into
     ``closest[i]`` (``max(v[0], 0)`` where smaller than it; ``owner[i]``
     then becomes ``last_id``); then ``acc += w * min(v, closest[i])``, lane
-    0 taking ``closest[i]`` itself when ``lane0``. ``c_const`` and ``acc``
-    are float64 with 8 contiguous values (a slice is fine); ``X``'s rows
-    must be contiguous. Each row is read once for all columns: written as
-    loops, the compiler spilled the accumulators or did not vectorise them
-    (a 1,000,000 x 32 pass took 46 ms by one row, 28 ms by two, 19 ms by
-    GEMM plus loops; this, with rows prefetched, 11 ms; with 8 rows a call
-    instead of 4, 12 ms). Two sets of accumulators (even and odd features)
-    double the independent multiply-add chains: 10.2-10.4 ms against
-    10.5-10.8.
+    0 taking ``closest[i]`` itself when ``lane0``. Every array must be
+    C-contiguous (else the call does not type); ``c_const`` and ``acc`` are
+    float64 with at least 8 values (a slice is fine; not checked).
+
+    Each row is read once for all columns. Written as loops, the compiler
+    spilled the accumulators or did not vectorise them: a 1,000,000 x 32
+    pass took 46 ms by one row, 28 ms by two, 19 ms by GEMM plus loops;
+    this, with rows prefetched, 11 ms (with 8 rows a call instead of 4,
+    12 ms). Two sets of accumulators (even and odd features) double the
+    independent multiply-add chains: 10.2-10.4 ms against 10.5-10.8.
     """
     arrays = (X, idx, wv, cols, c_const, x_norms, closest, owner, acc)
     if not all(isinstance(a, types.Array) for a in arrays):
@@ -371,6 +372,8 @@ def kpp_rows(typingctx, X, idx, wv, cols, c_const, x_norms, closest, owner, fold
     if any(a.ndim != 1 or a.dtype != types.float64 for a in (wv, c_const, x_norms, closest, acc)):
         return None
     if owner.ndim != 1 or owner.dtype != types.int32 or idx.ndim != 1 or idx.dtype != types.int64:
+        return None
+    if any(a.layout != "C" for a in arrays):  # indexed as contiguous below
         return None
     sig = types.void(X, idx, wv, cols, c_const, x_norms, closest, owner, types.boolean,
                      types.intp, types.boolean, acc)

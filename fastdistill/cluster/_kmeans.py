@@ -145,8 +145,6 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None, check=False
     # Shifted chosen centers in float64 and their squared norms, for the bounds.
     chosen_s = np.empty((k, d))
     chosen_n = np.empty(k)
-    chosen_s[0] = X[first] - shift_64
-    chosen_n[0] = chosen_s[0] @ chosen_s[0]
     slack = 4.0 * (d + 2) * np.finfo(np.float64).eps
 
     def bounds(n_chosen, cols):
@@ -167,6 +165,8 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None, check=False
         block = K.kpp_first_pass(X, sw, shift_64, first, closest, x_norms, KPP_BLOCK, n_slots)
         if check:
             _check_seeding_data(X, x_norms, shift_64)
+        chosen_s[0] = X[first] - shift_64  # after the check: no warning on inf
+        chosen_n[0] = chosen_s[0] @ chosen_s[0]
         current = block.sum()
         for c in range(1, k):
             targets = rng.uniform(size=L) * current
@@ -672,7 +672,8 @@ def _check_seeding_data(X, x_norms, shift) -> None:
         assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
         _too_large(X)
     limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
-    reach = float(np.sqrt(shift @ shift)) + float(np.sqrt(top))
+    with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
+        reach = float(np.sqrt(shift @ shift)) + float(np.sqrt(top))
     if X.shape[1] * reach * reach > limit:
         big = _abs_max(X)
         if X.shape[1] * big * big > limit:

@@ -514,14 +514,17 @@ class Distiller(RegressorMixin, BaseEstimator):
             self._student_fit(st, self._features(R), T, W)
             return False
         rows = self._rows_per_chunk(width, head.itemsize)
-        fused = getattr(st, "_accumulate_features", None)
+        # Feature maps with a fused kernel send each block of features straight
+        # into the cross products (16,384 rows x 128 centers: 7.2-7.9 ms
+        # against 8.0-8.6 ms forming the chunk's features first).
+        fuses = getattr(self.features_, "_fuses_gram", None)
+        fused = hasattr(st, "_accumulate_features") and fuses is not None and fuses()
         for start in range(0, R.shape[0], rows):
             sl = slice(start, start + rows)
             w = None if W is None else W[sl]
-            # Feature maps with a fused kernel send each block of features
-            # straight into the cross products (16,384 rows x 128 centers:
-            # 7.2-7.9 ms against 8.0-8.6 ms forming the chunk's features first).
-            if fused is None or not fused(self.features_, self._inputs(R[sl]), T[sl], w):
+            if fused:
+                st._accumulate_features(self.features_, self._inputs(R[sl]), T[sl], w)
+            else:
                 st._accumulate(self._features(R[sl]), T[sl], w)
         st._solve_accumulated()
         return True

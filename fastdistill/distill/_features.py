@@ -117,8 +117,12 @@ class _PrototypeFeatures(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _fuses_gram(self) -> bool:
-        """Whether :meth:`_gram_statistics` applies (responses only: no raw features)."""
-        return not self.include_raw
+        """Whether :meth:`_gram_statistics` applies: radial-basis responses only.
+
+        Not with the raw features kept, nor for other kinds of features
+        (a SOM's neighbourhood activations).
+        """
+        return self.kind in ("rbf", "soft") and not self.include_raw
 
     def _gram_statistics(self, X, Y, sw, shift):
         """Gram statistics of ``[transform(X), Y]`` without forming ``transform(X)``.

@@ -97,7 +97,7 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
         """
         fused = getattr(feature_map, "_gram_statistics", None)
         if fused is None or not feature_map._fuses_gram():
-            return False
+            return False  # the caller forms the features and calls _accumulate
         reset = not hasattr(self, "_stats")
         threads = self._checked_threads()
         with num_threads(threads), self._transaction():
@@ -106,11 +106,12 @@ class _ClosedFormLinear(LinearPredictorMixin, BaseEstimator):
             head = feature_map.transform(X[: min(X.shape[0], 1024 if reset else 1)])
             validate_data(self, head, reset=reset, force_all_finite=False)
             Y, one_d = check_targets(y, X)
+            Y = Y.astype(head.dtype, copy=False)  # the features' dtype, as _accumulate
             if not reset and Y.shape[1] != self._stats.k:
                 raise ValueError(
                     f"y has {Y.shape[1]} targets but earlier calls had {self._stats.k}."
                 )
-            sw = weights_or_empty(sample_weight, X.shape[0], X.dtype)
+            sw = weights_or_empty(sample_weight, X.shape[0], head.dtype)
             self._alpha(Y.shape[1])
             self._solver()
             self._tol()
