@@ -615,6 +615,43 @@ def test_kpp_pass_against_numpy_and_bounds(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [0, 1, 3, 8, 17])
+@pytest.mark.parametrize("nc", [1, 8, 9, 17])
+def test_kpp_pass_shapes_against_numpy(dtype, d, nc, rng):
+    """Odd and even feature counts (the two accumulator sets and the tail),
+    one to three column groups, 0 weights, row counts not a multiple of 4."""
+    n = 1031
+    X = (rng.normal(size=(n, d)) * 3 + 1).astype(dtype)
+    Xd = X.astype(np.float64)
+    shift = Xd[0]
+    c = (rng.normal(size=(nc, d)) * 3 + 1 - shift).astype(dtype)
+    c64 = c.astype(np.float64)
+    const = (c64 * c64).sum(1) + 2 * c64 @ shift
+    x_norms = ((Xd - shift) ** 2).sum(1)
+    D = ((Xd[:, None, :] - (c64 + shift)[None]) ** 2).sum(2)
+    closest = rng.uniform(0, 40, n)
+    owner = rng.integers(0, 2, n).astype(np.int32)
+    tol = 1e-9 if dtype == np.float64 else 2e-4
+    for weighted, use_first in ((False, True), (True, False), (True, True)):
+        sw = rng.uniform(0, 2, n).astype(dtype) if weighted else np.empty(0, dtype)
+        if weighted:
+            sw[::7] = 0
+        w = sw.astype(np.float64) if weighted else np.ones(n)
+        nearer = (D[:, 0] < closest) if use_first else np.zeros(n, bool)
+        cl_ref = np.where(nearer, D[:, 0], closest)
+        ref = w[:, None] * np.minimum(D, cl_ref[:, None])
+        ref[:, 0] = w * cl_ref
+        cl, ow = closest.copy(), owner.copy()
+        pots = K.kpp_pass(X, sw, _kmeans.kpp_column_groups(c), const, use_first, cl, ow,
+                          np.zeros(2), 5, x_norms, 256, 3)
+        assert pots.shape == (5, nc)
+        np.testing.assert_allclose(pots.sum(0), ref.sum(0), rtol=tol, atol=tol * n)
+        np.testing.assert_allclose(cl, cl_ref, rtol=tol, atol=tol * 100)
+        if dtype == np.float64:
+            np.testing.assert_array_equal(ow, np.where(nearer, 5, owner))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kpp_first_pass_against_numpy(dtype, rng):
     X = _blobs(n=3000, d=5, k=4, offset=10.0).astype(dtype)
     shift = X.astype(np.float64).mean(0)
