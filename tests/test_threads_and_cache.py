@@ -289,3 +289,13 @@ def test_jit_fastmath_flags_are_a_safe_subset():
     # contraction only: NaN comparisons keep their meaning
     f = jit(lambda x: x != x, fastmath={"contract"}, cache=False)
     assert f(np.nan) and not f(1.0)
+
+
+def test_mapped_full_is_filled_with_the_dtype():
+    from fastdistill._threads import mapped_full
+
+    a = mapped_full((3, 2), 0.5, np.float32)
+    assert a.dtype == np.float32 and a.shape == (3, 2) and np.all(a == 0.5)
+    b = mapped_full(4, -1)
+    assert b.dtype == np.float64 and np.array_equal(b, np.full(4, -1.0))
+

@@ -12,7 +12,7 @@ from .._base import BaseEstimator, ClusterMixin, TransformerMixin
 from .._kernels import cluster as K
 from .._kernels._intrinsics import KPP_LANES
 from .._stats import mean_var
-from .._threads import parallel_region
+from .._threads import mapped_full, parallel_region
 from .._validation import (
     assert_finite,
     check_array,
@@ -131,9 +131,9 @@ def _kmeans_plusplus(X, k, sw, rng, n_local_trials=None, shift=None, check=False
     shift_x = shift.astype(X.dtype)
     shift_64 = shift_x.astype(np.float64)
     # Squared distance of every row to its nearest chosen center, and which.
-    closest = np.empty(n)
-    owner = np.zeros(n, dtype=np.int32)
-    x_norms = np.empty(n)  # ||x - shift||^2, filled by the first pass
+    closest = mapped_full(n, 0.0)
+    owner = mapped_full(n, 0, np.int32)
+    x_norms = mapped_full(n, 0.0)  # ||x - shift||^2, filled by the first pass
 
     def columns(rows):
         """Shifted columns in groups of ``KPP_LANES`` for the pass, and their constants."""
