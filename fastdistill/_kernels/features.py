@@ -13,7 +13,7 @@ from numba import prange
 from .._jit import jit
 from ._math import exp_neg
 from .cluster import _block_sqdist
-from .linear import gram_add_block, gram_fill_row, gram_merge
+from .linear import gram_add_block, gram_fill_row, gram_merge, gram_slots
 
 __all__ = ["responses", "center_responses", "center_responses_gram", "gated_expand",
            "quadratic_expand"]
@@ -148,9 +148,7 @@ def center_responses_gram(X, Y, sw, shift, centers, c_norms, gamma, normalize, t
     p = k + Y.shape[1]
     has_w = sw.shape[0] > 0
     n_blocks = (n + block_rows - 1) // block_rows
-    G = np.zeros((n_slots, p, p), dtype=np.float64)
-    S = np.zeros((n_slots, p), dtype=np.float64)
-    Wsum = np.zeros(n_slots, dtype=np.float64)
+    G, S, Wsum = gram_slots(n_slots, p)
     g = X.dtype.type(gamma)
     for slot in prange(n_slots):
         xb = np.empty((block_rows, d), dtype=X.dtype)

@@ -59,9 +59,7 @@ def gram_blocks(X, Y, sw, shift, block_rows, n_slots, syrk_addr):
     p = d + Y.shape[1]
     has_w = sw.shape[0] > 0
     n_blocks = (n + block_rows - 1) // block_rows
-    G = np.zeros((n_slots, p, p), dtype=np.float64)
-    S = np.zeros((n_slots, p), dtype=np.float64)
-    Wsum = np.zeros(n_slots, dtype=np.float64)
+    G, S, Wsum = gram_slots(n_slots, p)
     for slot in prange(n_slots):
         buf = np.empty((block_rows, p), dtype=X.dtype)
         C = np.empty((p, p), dtype=X.dtype)
@@ -100,6 +98,13 @@ def gram_add_block(syrk_addr, block, C, Gs):
     for a in range(C.shape[0]):
         for c in range(a + 1):
             Gs[a, c] += C[a, c]
+
+
+@jit(inline="always")
+def gram_slots(n_slots, p):
+    """Zeroed per-slot Gram accumulators: lower triangles, sums and weights (float64)."""
+    return (np.zeros((n_slots, p, p), dtype=np.float64), np.zeros((n_slots, p), dtype=np.float64),
+            np.zeros(n_slots, dtype=np.float64))
 
 
 @jit(inline="always")

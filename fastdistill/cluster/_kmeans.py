@@ -640,16 +640,10 @@ def _checked_moments(X):
     n, d = X.shape
     with np.errstate(over="ignore", invalid="ignore"):  # checked right below
         mean, var = mean_var(X)
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
-        assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
-        _too_large(X)
-    limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
-    with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
+    finite = bool(np.all(np.isfinite(mean)) and np.all(np.isfinite(var)))
+    with np.errstate(over="ignore", invalid="ignore"):  # only sends to the exact test
         screen = d * float((n * (mean * mean + var)).max())
-    if screen > limit:
-        big = _abs_max(X)
-        if d * big * big > limit:
-            _too_large(X)
+    _refuse_out_of_range(X, finite, screen)
     return mean, var
 
 
@@ -668,13 +662,23 @@ def _check_seeding_data(X, x_norms, shift) -> None:
     """
     with np.errstate(invalid="ignore"):
         top = float(np.max(x_norms))
-    if not np.isfinite(top):
+    with np.errstate(over="ignore", invalid="ignore"):  # only sends to the exact test
+        reach = float(np.sqrt(shift @ shift)) + float(np.sqrt(top))
+        screen = X.shape[1] * reach * reach
+    _refuse_out_of_range(X, bool(np.isfinite(top)), screen)
+
+
+def _refuse_out_of_range(X, finite: bool, screen: float) -> None:
+    """Raise for NaN/inf in ``X`` (when not ``finite``) or values too large.
+
+    ``screen`` is an upper bound on ``d max|x|^2`` (meaningless when not
+    ``finite``); only when it passes the search's limit is ``max|x|`` looked up.
+    """
+    if not finite:
         assert_finite(X, "X")  # raises, naming the first NaN/inf (if any)
         _too_large(X)
     limit = float(np.finfo(X.dtype).max) / _SEARCH_RANGE
-    with np.errstate(over="ignore"):  # an overflow here only sends to the exact test
-        reach = float(np.sqrt(shift @ shift)) + float(np.sqrt(top))
-    if X.shape[1] * reach * reach > limit:
+    if not screen <= limit:
         big = _abs_max(X)
         if X.shape[1] * big * big > limit:
             _too_large(X)
