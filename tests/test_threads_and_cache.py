@@ -21,9 +21,17 @@ from fastdistill.linear_model import LinearRegression, SGDRegressor
 ROOT = Path(fastdistill.__file__).resolve().parent.parent
 
 
-def _run(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
+def _run(code: str, env_extra: dict | None = None, timeout: int = 600,
+         default_cache: bool = False) -> str:
+    """Run ``code`` in a fresh Python process and return its standard output.
+
+    The process shares this run's kernel cache (``NUMBA_CACHE_DIR``), so it
+    mostly loads kernels, unless ``default_cache``: then Numba picks its own
+    default location (next to the package, or the user cache folder).
+    """
     env = dict(os.environ)
-    env.pop("NUMBA_CACHE_DIR", None)  # each test chooses its cache location
+    if default_cache:
+        env.pop("NUMBA_CACHE_DIR", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
     proc = subprocess.run(
@@ -127,7 +135,7 @@ def test_works_without_sklearn():
 
 
 def test_every_estimator_family_works_without_sklearn():
-    # Same default (shared) kernel cache as the rest of the suite, so the
+    # Same kernel cache as the rest of the run (see _run), so the
     # subprocess mostly loads kernels instead of compiling them.
     out = _run("""
         import sys, importlib.abc
@@ -211,7 +219,7 @@ def test_read_only_install_location_falls_back_to_user_cache(tmp_path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = _run(code, env)
+        out = _run(code, env, default_cache=True)
     assert out.strip().endswith("ok")
     cached = list((tmp_path / "cache").rglob("*.nbi"))
     assert cached, "kernels were not cached in the user cache folder"
