@@ -301,9 +301,14 @@ def test_predict_refuses_rows_beyond_the_search_range(dtype, k):
 
 from fastdistill._jit import jit  # noqa: E402
 from fastdistill._kernels import cluster as K  # noqa: E402
-from fastdistill._kernels._intrinsics import nearest_two  # noqa: E402
+from fastdistill._kernels._intrinsics import nearest_two, nearest_two_rows  # noqa: E402
 from fastdistill.cluster import _kmeans  # noqa: E402
-from fastdistill.cluster._assign import RowNorms, assign, assign_bounded  # noqa: E402
+from fastdistill.cluster._assign import (  # noqa: E402
+    RowNorms,
+    _search_layout,
+    assign,
+    assign_bounded,
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -343,6 +348,44 @@ def test_nearest_search_against_numpy(dtype, k, rng):
 @jit(cache=False)
 def _nearest_two(row, c_norms, xn):
     return nearest_two(row, c_norms, xn)
+
+
+@jit(cache=False)
+def _nearest_two_rows(xs, xn, cT, cn):
+    nb = xs.shape[0]
+    out = (np.full(nb, -1, dtype=np.int64), np.full(nb, np.nan), np.full(nb, np.nan))
+    nearest_two_rows(xs, xn, cT, cn, out[0], out[1], out[2])
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 2, 7, 16, 17, 32, 40, 200])
+@pytest.mark.parametrize("d", [1, 3, 32])
+def test_nearest_two_rows_equals_products_then_nearest_two(dtype, k, d, rng):
+    """The register-blocked search equals NumPy's products then :func:`nearest_two`.
+
+    Small integers make every product and sum exact in any order, so the
+    two agree to the bit, exact ties (first index) included: with the
+    centers padded to whole vectors (norms ``inf``) as the bounded pass
+    pads them, and unpadded (the last centers one by one); 1 to 9 rows
+    (blocks of four rows with a partial last block).
+    """
+    C = rng.integers(-3, 4, size=(k, d)).astype(dtype)
+    C[k // 2] = C[0]  # an exact tie between two centers
+    cn = (C * C).sum(1)
+    for nb in (1, 3, 4, 9):
+        xs = rng.integers(-4, 5, size=(nb, d)).astype(dtype)
+        xs[0] = C[0]  # a distance of exactly zero, tied
+        xn = (xs * xs).sum(1)
+        P = xs @ C.T
+        want = [_nearest_two(np.ascontiguousarray(P[r]), cn, xn[r]) for r in range(nb)]
+        cT_pad, cn_pad = _search_layout(C, cn, dtype)
+        assert cT_pad.shape[1] % (64 // np.dtype(dtype).itemsize) == 0
+        for cT, norms in ((cT_pad, cn_pad), (np.ascontiguousarray(C.T), cn)):
+            got = _nearest_two_rows(xs, xn, cT, norms)
+            assert got[0].tolist() == [w[0] for w in want]
+            assert got[1].tolist() == [float(w[1]) for w in want]
+            assert got[2].tolist() == [float(w[2]) for w in want]
 
 
 def _moves(X, k, seed):

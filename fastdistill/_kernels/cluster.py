@@ -12,7 +12,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
-from ._intrinsics import KPP_ROWS, kpp_rows, nearest_two, prefetch_row
+from ._intrinsics import KPP_ROWS, kpp_rows, nearest_two, nearest_two_rows, prefetch_row
 
 __all__ = ["lloyd_pass", "lloyd_pass_mixed", "lloyd_bounded_pass", "half_gaps",
            "sq_distances", "kpp_first_pass", "kpp_pass", "kpp_pick", "far_points"]
@@ -494,15 +494,19 @@ MIXED_MAX_SQ = 2.0 ** 100
 
 
 @jit
-def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, c_norms_s,
-                  c_norm_max, verify, labels, bounds, s_sums, s_wts, update, exact):
+def _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers, centers_ts,
+                  c_norms_s, c_norm_max, verify, labels, bounds, s_sums, s_wts, update, exact):
     """Search the ``nb`` gathered rows of a bounded pass against every center.
 
     ``buf[:nb]``: the shifted rows (X's dtype), ``xnb[:nb]`` their squared
     norms, ``bufs``/``xnbs`` the same in the search dtype (written beside
-    them as the rows are gathered), ``idx[:nb]`` their row numbers; ``dots``
-    is work space. Labels and both bounds of the rows
-    are updated as :func:`lloyd_bounded_pass` describes, label changes
+    them as the rows are gathered), ``idx[:nb]`` their row numbers;
+    ``centers_ts``/``c_norms_s`` padded as :func:`nearest_two_rows` wants;
+    ``dots`` (one row of products), ``tops`` (2, chunk_rows) and ``top_i``
+    are work space. The nearest two centers of every row come from
+    :func:`nearest_two_rows` (the products are never stored; a row's are
+    computed again for a float32 near tie). Labels and both bounds of the
+    rows are updated as :func:`lloyd_bounded_pass` describes, label changes
     are added to ``s_sums`` (if ``update``) and ``s_wts``. Returns the
     inertia of the rows (when ``exact``, or for those settled in float64)
     and the number of label changes.
@@ -513,11 +517,11 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
     s_err, s_abs = _search_error(d, c_norms_s.dtype)
     inert = 0.0
     changed = 0
-    np.dot(bufs[:nb], centers_ts, dots[:nb])
+    nearest_two_rows(bufs[:nb], xnbs[:nb], centers_ts, c_norms_s, top_i[:nb], tops[0, :nb],
+                     tops[1, :nb])
     for v in range(nb):
         i = idx[v]
         xn = xnb[v]
-        row = dots[v]
         # rounding bound of the searched squared distances
         err = _row_error(s_err, s_abs, d, xn, c_norm_max)
         if verify and xn > MIXED_MAX_SQ:
@@ -528,17 +532,20 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts, 
             lo2 = max(_exact_lo2(res[2], u_slack), 0.0)
             up2 = _exact_up2(res[1], u_slack)
         else:
-            top = nearest_two(row, c_norms_s, xnbs[v])
-            best = top[0]
+            best = top_i[v]
             # the second smallest searched distance, over every center but best
-            sec = np.float64(top[2])
-            up2 = top[1] + err
-            thr = top[1] + 2.0 * err
-            if verify and top[2] <= thr:
+            sec = tops[1, v]
+            up2 = tops[0, v] + err
+            thr = tops[0, v] + 2.0 * err
+            if verify and sec <= thr:
                 # near tie in float32: settled by exact float64 distances
-                best = _settle_near_tie(row, c_norms_s, xnbs[v], thr, buf[v], centers)
-                if best != top[0]:  # the searched best is now one of the others
-                    sec = np.float64(top[1])
+                dots[:] = 0.0
+                for j in range(d):  # the row's products, in the order of the search
+                    for c in range(dots.shape[0]):
+                        dots[c] += bufs[v, j] * centers_ts[j, c]
+                best = _settle_near_tie(dots, c_norms_s, xnbs[v], thr, buf[v], centers)
+                if best != top_i[v]:  # the searched best is now one of the others
+                    sec = tops[0, v]
                     up2 = -1.0  # the exact distance instead, below
             sec = sec - err
             lo2 = sec if sec > 0.0 else 0.0
@@ -603,8 +610,10 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     Parameters
     ----------
     X, sw, shift, centers, labels, chunk_rows, n_slots, update : as :func:`lloyd_pass`
-    centers_ts : (d, k) - shifted centers transposed, C-contiguous, in the
-        search dtype; c_norms_s : (k,) their squared norms, same dtype
+    centers_ts : (d, kp) - shifted centers transposed, C-contiguous, in the
+        search dtype, padded as :func:`nearest_two_rows` wants (``kp``: ``k``
+        rounded up to whole vectors); c_norms_s : (kp,) their squared norms,
+        same dtype (``inf`` for the padding)
     c_norm_max : float - largest squared center norm
     verify : bool - float64 data searched in float32
     bounds : (n, 2) float32 - upper and lower bounds, updated in place
@@ -642,7 +651,9 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
         bufs = np.empty((chunk_rows, d), dtype=c_norms_s.dtype)
         xnb = np.empty(chunk_rows)
         xnbs = np.empty(chunk_rows, dtype=c_norms_s.dtype)
-        dots = np.empty((chunk_rows, k), dtype=c_norms_s.dtype)
+        dots = np.empty(centers_ts.shape[1], dtype=c_norms_s.dtype)
+        tops = np.empty((2, chunk_rows))
+        top_i = np.empty(chunk_rows, dtype=np.int64)
         idx = np.empty(chunk_rows, dtype=np.int64)
         s_sums = sums[slot]
         s_wts = wts[slot]
@@ -692,17 +703,17 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
             idx[nb] = i
             nb += 1
             if nb == chunk_rows:
-                res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts,
-                                    c_norms_s, c_norm_max, verify, labels, bounds, s_sums,
-                                    s_wts, update, exact)
+                res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw,
+                                    centers, centers_ts, c_norms_s, c_norm_max, verify, labels,
+                                    bounds, s_sums, s_wts, update, exact)
                 inert[slot] += res[0]
                 changed[slot] += res[1]
                 searched[slot] += nb
                 nb = 0
         if nb > 0:
-            res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, idx, sw, centers, centers_ts,
-                                c_norms_s, c_norm_max, verify, labels, bounds, s_sums, s_wts,
-                                update, exact)
+            res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers,
+                                centers_ts, c_norms_s, c_norm_max, verify, labels, bounds,
+                                s_sums, s_wts, update, exact)
             inert[slot] += res[0]
             changed[slot] += res[1]
             searched[slot] += nb

@@ -276,13 +276,31 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
     c_norms = _norms64(centers)
     mixed = _mixed(X, c_norms)
     search = np.float32 if mixed else X.dtype
+    centers_ts, c_norms_s = _search_layout(centers, c_norms, search)
     with parallel_region(slots):
         d_sums, d_wts, inertia, changed, searched = K.lloyd_bounded_pass(
-            X, sw, shift, centers, np.ascontiguousarray(centers.T, dtype=search),
-            c_norms.astype(search), float(c_norms.max()), mixed, labels, bounds, gaps,
-            moves, move1, move1_id, move2, rows, slots, update, bool(exact))
+            X, sw, shift, centers, centers_ts, c_norms_s, float(c_norms.max()), mixed, labels,
+            bounds, gaps, moves, move1, move1_id, move2, rows, slots, update, bool(exact))
     d_sums, d_wts = add_totals(d_sums, d_wts, totals, labels, sw, update)
     return d_sums, d_wts, inertia, changed, searched
+
+
+def _search_layout(centers, c_norms, dtype):
+    """Return the centers transposed and their norms in ``dtype``, padded to whole vectors.
+
+    As :func:`~fastdistill._kernels._intrinsics.nearest_two_rows` wants
+    them: (d, kp) C-contiguous and (kp,), ``kp`` the number of centers
+    rounded up to a multiple of the vector lanes; the padding is zero
+    columns with norm ``inf``, never the nearest center nor the second.
+    """
+    k, d = centers.shape
+    lanes = 64 // np.dtype(dtype).itemsize
+    kp = -(-k // lanes) * lanes
+    centers_ts = np.zeros((d, kp), dtype=dtype)
+    centers_ts[:, :k] = centers.T
+    c_norms_s = np.full(kp, np.inf, dtype=dtype)
+    c_norms_s[:k] = c_norms
+    return centers_ts, c_norms_s
 
 
 def sq_distances(X, shift, centers) -> np.ndarray:
