@@ -57,6 +57,19 @@ def _clipped(row, c_norms, xn, c):
     return v if v > 0.0 else 0.0
 
 
+@jit(inline="always")
+def _row_products(x, centers_t, out):
+    """Return ``out = x @ centers_t`` for one row, summed in feature order.
+
+    The order of :func:`nearest_two_rows` (a row's products for a near tie).
+    """
+    out[:] = 0.0
+    for j in range(x.shape[0]):
+        for c in range(out.shape[0]):
+            out[c] += x[j] * centers_t[j, c]
+    return out
+
+
 @jit
 def _settle_near_tie(row, c_norms, xn, thr, x, centers):
     """Settle a float32 near tie by exact differences.
@@ -88,17 +101,20 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
     an all-zero ``shift`` the products come straight from ``X``) and on
     centers already shifted the same way, so that distances keep their
     precision for data far from the origin. Nearest center by
-    ``||x||^2 + ||c||^2 - 2 x.c``, the products by one BLAS GEMM per chunk
-    against the C-contiguous transposed centers (faster than against
-    ``centers.T`` for small chunks), the search by :func:`_nearest`; the
-    reported inertia uses the exact ``||x - c||^2`` of the chosen center.
+    ``||x||^2 + ||c||^2 - 2 x.c``: from :data:`VECTOR_SEARCH_MIN_K` centers
+    on by :func:`nearest_two_rows` per chunk (the products stay in
+    registers), below by one BLAS GEMM per chunk against the C-contiguous
+    transposed centers and :func:`_nearest`; the reported inertia uses the
+    exact ``||x - c||^2`` of the chosen center.
 
     Parameters
     ----------
     X : (n, d) float array; sw : (n,) or (0,) weights (empty: ones)
     shift : (d,) array of X's dtype
-    centers : (k, d) shifted centers, X's dtype; centers_t : (d, k) the same,
-        transposed and C-contiguous; c_norms : (k,) their squared norms
+    centers : (k, d) shifted centers, X's dtype; centers_t : (d, kp) the same,
+        transposed and C-contiguous; c_norms : (kp,) their squared norms -
+        from :data:`VECTOR_SEARCH_MIN_K` centers on padded as
+        :func:`nearest_two_rows` wants (else ``kp = k``)
     labels : (n,) int32 - previous labels in, new labels out
     chunk_rows, n_slots : int - rows per chunk, independent partial sums
     update : bool - also return per-cluster sums and weights
@@ -135,6 +151,9 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         if shift[jj] != 0.0:
             shifted = True
     k = centers.shape[0]
+    # from VECTOR_SEARCH_MIN_K centers on, the search is nearest_two_rows
+    # (centers_t and c_norms padded for it), below a GEMM and a compare loop
+    vector = k >= VECTOR_SEARCH_MIN_K
     has_w = sw.shape[0] > 0
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     kk = k if update else 1
@@ -152,7 +171,9 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
         ch1 = (slot + 1) * n_chunks // n_slots
         buf = np.empty((chunk_rows, d), dtype=X.dtype)
         xnb = np.empty(chunk_rows, dtype=X.dtype)
-        dots = np.empty((chunk_rows, k), dtype=X.dtype)
+        dots = np.empty((1 if vector else chunk_rows, k), dtype=X.dtype)
+        tops = np.empty((2, chunk_rows))
+        top_i = np.empty(chunk_rows, dtype=np.int64)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
@@ -165,11 +186,9 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                         buf[i, j] = t
                         xn += t * t
                     xnb[i] = xn
-                np.dot(buf[:m], centers_t, dots[:m])
             elif norms_known:  # zero shift: no copy, the product straight from X
                 for i in range(m):
                     xnb[i] = x_norms[r0 + i]
-                np.dot(X[r0:r0 + m], centers_t, dots[:m])
             else:
                 for i in range(m):
                     xn = 0.0
@@ -179,7 +198,12 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     xnb[i] = xn
                     if keep_norms:
                         x_norms[r0 + i] = xn
-                np.dot(X[r0:r0 + m], centers_t, dots[:m])
+            rows = buf[:m] if shifted else X[r0:r0 + m]
+            if vector:
+                nearest_two_rows(rows, xnb[:m], centers_t, c_norms, top_i[:m], tops[0, :m],
+                                 tops[1, :m])
+            else:
+                np.dot(rows, centers_t, dots[:m])
             nxt = r0 + m  # load the slot's next chunk meanwhile
             n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0
             for i in range(m):
@@ -187,13 +211,21 @@ def lloyd_pass(X, sw, shift, centers, centers_t, c_norms, labels, chunk_rows, n_
                     prefetch_row(X, nxt + i)
                 if not xnb[i] <= xn_max:
                     too_big[slot] += 1
-                if write_bounds:
+                if vector:
+                    best = top_i[i]
+                    b1 = tops[0, i]
+                    b2 = tops[1, i]
+                elif write_bounds:
                     top = nearest_two(dots[i], c_norms, xnb[i])
                     best = top[0]
-                    err = _row_error(s_err, s_abs, d, np.float64(xnb[i]), c_norm_max)
-                    _store_bounds(bounds, r0 + i, top[1] + err, top[2] - err)
+                    b1 = np.float64(top[1])
+                    b2 = np.float64(top[2])
                 else:
                     best = _nearest(dots[i], c_norms, xnb[i])
+                    b1 = b2 = 0.0
+                if write_bounds:
+                    err = _row_error(s_err, s_abs, d, np.float64(xnb[i]), c_norm_max)
+                    _store_bounds(bounds, r0 + i, b1 + err, b2 - err)
                 w = sw[r0 + i] if has_w else 1.0
                 if exact_inertia:  # differences in float64, as the bounded pass
                     dist = 0.0
@@ -254,8 +286,9 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                      chunk_rows, n_slots, update, exact_inertia, bounds):
     """:func:`lloyd_pass` for float64 data with a verified float32 search.
 
-    The products ``x.c`` come from one float32 GEMM (twice the float64 rate)
-    on float32 copies of the shifted rows and centers. Their rounding error
+    The products ``x.c`` are float32 (twice the float64 rate), of float32
+    copies of the shifted rows and centers, by :func:`nearest_two_rows` per
+    chunk (the products stay in registers). Their rounding error
     is bounded per row (inputs rounded to float32, a d-term float32 sum,
     the norms): ``e = MIXED_SLACK * u * (2 (d + 3) |x| max|c| + 5 (|x|^2 + max|c|^2))``
     with ``u = 2^-24``. A center whose float32 value is more than ``2 e``
@@ -268,8 +301,9 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
     ----------
     X : (n, d) float64; sw, shift, centers, labels, chunk_rows, n_slots,
         update, exact_inertia : as :func:`lloyd_pass` (centers float64)
-    centers_t32 : (d, k) float32 - the shifted centers, transposed, C-contiguous
-    c_norms32 : (k,) float32 - their squared norms
+    centers_t32 : (d, kp) float32 - the shifted centers, transposed, C-contiguous,
+        padded as :func:`nearest_two_rows` wants
+    c_norms32 : (kp,) float32 - their squared norms (``inf`` for the padding)
     c_norm_max : float - the largest squared norm of a shifted center
     bounds : as :func:`lloyd_pass` (the upper bound from the exact distance)
 
@@ -301,7 +335,9 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
         buf32 = np.empty((chunk_rows, d), dtype=np.float32)
         xnb = np.empty(chunk_rows)
         xnb32 = np.empty(chunk_rows, dtype=np.float32)
-        dots = np.empty((chunk_rows, k), dtype=np.float32)
+        dots = np.empty(centers_t32.shape[1], dtype=np.float32)
+        tops = np.empty((2, chunk_rows))
+        top_i = np.empty(chunk_rows, dtype=np.int64)
         s_sums = sums[slot]
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
@@ -315,13 +351,13 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     xn += t * t
                 xnb[i] = xn
                 xnb32[i] = xn
-            np.dot(buf32[:m], centers_t32, dots[:m])
+            nearest_two_rows(buf32[:m], xnb32[:m], centers_t32, c_norms32, top_i[:m],
+                             tops[0, :m], tops[1, :m])
             nxt = r0 + m  # load the slot's next chunk meanwhile
             n_next = min(n, nxt + chunk_rows) - nxt if ch + 1 < ch1 else 0
             for i in range(m):
                 if i < n_next:
                     prefetch_row(X, nxt + i)
-                row = dots[i]
                 xn = xnb[i]
                 if not xn <= xn_max:
                     too_big[slot] += 1
@@ -334,19 +370,19 @@ def lloyd_pass_mixed(X, sw, shift, centers, centers_t32, c_norms32, c_norm_max, 
                     lo2 = _exact_lo2(res[2], u_slack)
                     verified[slot] += 1
                 else:
-                    top = nearest_two(row, c_norms32, xnb32[i])
-                    best = top[0]
+                    best = top_i[i]
                     err = _row_error(s_err, 0.0, d, xn, c_norm_max)
                     # another center whose float32 value lies within 2 err of the best
-                    thr = top[1] + 2.0 * err
-                    tie = top[2] <= thr
+                    thr = tops[0, i] + 2.0 * err
+                    tie = tops[1, i] <= thr
                     # the second smallest searched distance, lowered by its rounding
-                    lo2 = np.float64(top[2]) - err - s_abs
+                    lo2 = tops[1, i] - err - s_abs
                 if tie:
                     verified[slot] += 1
-                    best = _settle_near_tie(row, c_norms32, xnb32[i], thr, buf[i], centers)
-                    if best != top[0]:  # the searched nearest is now another center
-                        lo2 = np.float64(top[1]) - err - s_abs
+                    best = _settle_near_tie(_row_products(buf32[i], centers_t32, dots),
+                                            c_norms32, xnb32[i], thr, buf[i], centers)
+                    if best != top_i[i]:  # the searched nearest is now another center
+                        lo2 = tops[0, i] - err - s_abs
                 w = sw[r0 + i] if has_w else 1.0
                 if exact_inertia or write_bounds:
                     dist = 0.0
@@ -539,11 +575,8 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers,
             thr = tops[0, v] + 2.0 * err
             if verify and sec <= thr:
                 # near tie in float32: settled by exact float64 distances
-                dots[:] = 0.0
-                for j in range(d):  # the row's products, in the order of the search
-                    for c in range(dots.shape[0]):
-                        dots[c] += bufs[v, j] * centers_ts[j, c]
-                best = _settle_near_tie(dots, c_norms_s, xnbs[v], thr, buf[v], centers)
+                best = _settle_near_tie(_row_products(bufs[v], centers_ts, dots), c_norms_s,
+                                        xnbs[v], thr, buf[v], centers)
                 if best != top_i[v]:  # the searched best is now one of the others
                     sec = tops[0, v]
                     up2 = -1.0  # the exact distance instead, below

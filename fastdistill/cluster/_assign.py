@@ -129,15 +129,14 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
     rows = chunk_rows(k)
     slots = n_slots(n, k, d)
     c_norms = _norms64(centers)
-    centers_t = np.ascontiguousarray(centers.T)
     if bounds is None:
         bounds = np.empty((0, 2), dtype=np.float32)
     with parallel_region(slots):
         if _mixed(X, c_norms):
-            out = K.lloyd_pass_mixed(X, sw, shift, centers, centers_t.astype(np.float32),
-                                     c_norms.astype(np.float32), float(c_norms.max()),
-                                     labels, rows, slots, update, bool(exact_inertia),
-                                     bounds)
+            out = K.lloyd_pass_mixed(X, sw, shift, centers,
+                                     *_search_layout(centers, c_norms, np.float32),
+                                     float(c_norms.max()), labels, rows, slots, update,
+                                     bool(exact_inertia), bounds)
             _check_range(X, out[-1])
             return out[:4]
         x_norms, known = np.empty(0, dtype=X.dtype), False
@@ -147,10 +146,14 @@ def assign(X, sw, shift, centers, labels, update, exact_inertia=True, totals=Non
             elif norms.values.shape[0] != n or norms.values.dtype != X.dtype:
                 raise ValueError("RowNorms kept for another X: one RowNorms per X")
             x_norms, known = norms.values, norms.known
+        if k >= K.VECTOR_SEARCH_MIN_K:
+            centers_t, c_norms_s = _search_layout(centers, c_norms, X.dtype)
+        else:
+            centers_t, c_norms_s = np.ascontiguousarray(centers.T), c_norms.astype(X.dtype)
         sums, wts, inertia, changed, too_big = K.lloyd_pass(
-            X, sw, shift, centers, centers_t, c_norms.astype(X.dtype), labels, rows, slots,
-            update, bool(exact_inertia), totals is not None, bounds, float(c_norms.max()),
-            x_norms, known)
+            X, sw, shift, centers, centers_t, c_norms_s, labels, rows, slots, update,
+            bool(exact_inertia), totals is not None, bounds, float(c_norms.max()), x_norms,
+            known)
         if x_norms.shape[0]:
             norms.known = True
     _check_range(X, too_big)
