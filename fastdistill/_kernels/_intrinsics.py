@@ -19,6 +19,7 @@ __all__ = [
     "cycle_count",
     "nearest_two",
     "nearest_two_rows",
+    "sq_distances_rows",
     "kpp_rows",
 ]
 
@@ -533,127 +534,228 @@ def nearest_two_rows(typingctx, xs, xn, cT, cn, out_i, out_b1, out_b2):
     256; the results were equal.
     """
     arrays = (xs, xn, cT, cn, out_i, out_b1, out_b2)
-    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrays):
-        return None
-    fty = xs.dtype
-    if fty not in _LANES or cT.dtype != fty or cn.dtype != fty or xn.dtype != fty:
-        return None
-    if xs.ndim != 2 or cT.ndim != 2 or xn.ndim != 1 or cn.ndim != 1:
+    if not _row_block_types(xs, xn, cT, cn) or not all(
+            isinstance(a, types.Array) and a.layout == "C" and a.ndim == 1
+            for a in (out_i, out_b1, out_b2)):
         return None
     if out_i.dtype != types.int64 or out_b1.dtype != types.float64 or out_b2.dtype != types.float64:
         return None
     sig = types.void(*arrays)
 
     def codegen(context, builder, signature, args):
-        sa = signature.args
-        x_a, xn_a, c_a, cn_a, oi_a, o1_a, o2_a = (
-            context.make_array(sa[k])(context, builder, args[k]) for k in range(7))
-        fl = context.get_value_type(fty)
-        lanes = _LANES[fty]
-        vty = ir.VectorType(fl, lanes)
-        i32 = ir.IntType(32)
-        ivty = ir.VectorType(i32, lanes)
-        intp = context.get_value_type(types.intp)
-        align = context.get_abi_sizeof(fl)
-        nb = builder.extract_value(x_a.shape, 0)
-        d = builder.extract_value(x_a.shape, 1)
-        k = builder.extract_value(c_a.shape, 1)
+        e = _RowBlocks(context, builder, signature, args)
+        oi_a, o1_a, o2_a = (context.make_array(signature.args[k])(context, builder, args[k])
+                            for k in (4, 5, 6))
+        vty, ivty, lanes = e.vty, e.ivty, e.lanes
         inf_v = ir.Constant(vty, [float("inf")] * lanes)
-        zero_v = ir.Constant(vty, [0.0] * lanes)
         lane_ids = ir.Constant(ivty, list(range(lanes)))
-        R = SEARCH_ROWS
-        one = ir.Constant(intp, 1)
         # per-row state: smallest, its index, second smallest (lane by lane)
         state = [(cgutils.alloca_once(builder, vty), cgutils.alloca_once(builder, ivty),
-                  cgutils.alloca_once(builder, vty)) for _ in range(R)]
-        accs = [[cgutils.alloca_once(builder, vty) for _ in range(SEARCH_VECS)] for _ in range(R)]
-        n_quads = builder.udiv(builder.add(nb, ir.Constant(intp, R - 1)), ir.Constant(intp, R))
-        last = builder.sub(nb, one)
-        with cgutils.for_range(builder, n_quads) as qloop:
-            r0 = builder.mul(qloop.index, ir.Constant(intp, R))
-            rows = []
-            for r in range(R):
-                ri = builder.add(r0, ir.Constant(intp, r))
-                ri = builder.select(builder.icmp_signed(">", ri, last), last, ri)
-                rows.append(ri)
-            xptrs = [builder.gep(x_a.data, [builder.mul(ri, d)]) for ri in rows]
-            xns = [builder.load(builder.gep(xn_a.data, [ri])) for ri in rows]
-            xn_vs = [_splat(builder, v, vty) for v in xns]
+                  cgutils.alloca_once(builder, vty)) for _ in range(SEARCH_ROWS)]
+        scalars = []
+
+        def start(rows):
             for st in state:
                 builder.store(inf_v, st[0])
                 builder.store(ir.Constant(ivty, [0] * lanes), st[1])
                 builder.store(inf_v, st[2])
 
-            def block(c0, n_vec):
-                for r in range(R):
-                    for v in range(n_vec):
-                        builder.store(zero_v, accs[r][v])
-                with cgutils.for_range(builder, d) as jl:
-                    j = jl.index
-                    crow = builder.add(builder.mul(j, k), c0)
-                    cvs = []
-                    for v in range(n_vec):
-                        p = builder.gep(c_a.data, [builder.add(crow, ir.Constant(intp, v * lanes))])
-                        p = builder.bitcast(p, vty.as_pointer())
-                        cvs.append(builder.load(p, align=align))
-                    for r in range(R):
-                        xb = _splat(builder, builder.load(builder.gep(xptrs[r], [j])), vty)
-                        for v in range(n_vec):
-                            _multiply_add(builder, accs[r][v], xb, cvs[v])
-                for v in range(n_vec):
-                    off = builder.add(c0, ir.Constant(intp, v * lanes))
-                    cp = builder.gep(cn_a.data, [off])
-                    cnv = builder.load(builder.bitcast(cp, vty.as_pointer()), align=align)
-                    cid = builder.add(_splat(builder, builder.trunc(off, i32), ivty), lane_ids)
-                    for r in range(R):
-                        _keep_two(builder, builder.load(accs[r][v]), cnv, xn_vs[r], zero_v, cid,
-                                  state[r])
+        def fold(r, off, acc):
+            cid = builder.add(_splat(builder, builder.trunc(off, ir.IntType(32)), ivty), lane_ids)
+            _keep_two(builder, acc, e.norms(off), e.xn_v[r], e.zero_v, cid, state[r])
 
-            step = ir.Constant(intp, SEARCH_VECS * lanes)
-            n_blk = builder.udiv(k, step)
-            with cgutils.for_range(builder, n_blk) as bl:
-                block(builder.mul(bl.index, step), SEARCH_VECS)
-            start = builder.mul(n_blk, step)
-            # whole single vectors left
-            n_one = builder.udiv(builder.sub(k, start), ir.Constant(intp, lanes))
-            with cgutils.for_range(builder, n_one) as ol:
-                block(builder.add(start, builder.mul(ol.index, ir.Constant(intp, lanes))), 1)
-            start = builder.add(start, builder.mul(n_one, ir.Constant(intp, lanes)))
-            for r in range(R):
-                b_v, i_v, s_v = [builder.load(p) for p in state[r]]
-                m = _reduce(builder, "fmin", b_v)
-                is_m = builder.fcmp_ordered("==", b_v, _splat(builder, m, vty))
-                big = ir.Constant(ivty, [2 ** 31 - 1] * lanes)
-                win = _reduce(builder, "smin", builder.select(is_m, i_v, big))
-                mask = builder.icmp_signed("==", i_v, _splat(builder, win, ivty))
-                others = builder.select(mask, inf_v, b_v)
-                low2 = builder.select(builder.fcmp_ordered("<", others, s_v), others, s_v)
-                second = _reduce(builder, "fmin", low2)
-                best_p = cgutils.alloca_once_value(builder, m)
-                sec_p = cgutils.alloca_once_value(builder, second)
-                idx_p = cgutils.alloca_once_value(builder, builder.sext(win, intp))
-                # centers left (fewer than a vector): dot products one by one
-                with cgutils.for_range_slice(builder, start, k, one) as (c_i, _):
-                    dot = cgutils.alloca_once_value(builder, ir.Constant(fl, 0.0))
-                    with cgutils.for_range(builder, d) as jl:
-                        xv = builder.load(builder.gep(xptrs[r], [jl.index]))
-                        at = builder.add(builder.mul(jl.index, k), c_i)
-                        _multiply_add(builder, dot, xv, builder.load(builder.gep(c_a.data, [at])))
-                    c = builder.load(builder.gep(cn_a.data, [c_i]))
-                    _keep_two(builder, builder.load(dot), c, xns[r], ir.Constant(fl, 0.0), c_i,
-                              (best_p, idx_p, sec_p))
-                dl = ir.DoubleType()
-                b1 = builder.load(best_p)
-                b2 = builder.load(sec_p)
-                if fl != dl:
-                    b1 = builder.fpext(b1, dl)
-                    b2 = builder.fpext(b2, dl)
-                builder.store(builder.load(idx_p), builder.gep(oi_a.data, [rows[r]]))
-                builder.store(b1, builder.gep(o1_a.data, [rows[r]]))
-                builder.store(b2, builder.gep(o2_a.data, [rows[r]]))
+        def merge(r):  # the lanes of row r, before its last centers one by one
+            b_v, i_v, s_v = [builder.load(p) for p in state[r]]
+            m = _reduce(builder, "fmin", b_v)
+            is_m = builder.fcmp_ordered("==", b_v, _splat(builder, m, vty))
+            big = ir.Constant(ivty, [2 ** 31 - 1] * lanes)
+            win = _reduce(builder, "smin", builder.select(is_m, i_v, big))
+            mask = builder.icmp_signed("==", i_v, _splat(builder, win, ivty))
+            others = builder.select(mask, inf_v, b_v)
+            low2 = builder.select(builder.fcmp_ordered("<", others, s_v), others, s_v)
+            second = _reduce(builder, "fmin", low2)
+            scalars[:] = [cgutils.alloca_once_value(builder, m),
+                          cgutils.alloca_once_value(builder, builder.sext(win, e.intp)),
+                          cgutils.alloca_once_value(builder, second)]
+
+        def fold_one(r, c_i, dot):
+            c = builder.load(builder.gep(e.cn.data, [c_i]))
+            _keep_two(builder, dot, c, e.xn[r], ir.Constant(e.fl, 0.0), c_i, tuple(scalars))
+
+        def finish(r, row):
+            best_p, idx_p, sec_p = scalars
+            dl = ir.DoubleType()
+            b1 = builder.load(best_p)
+            b2 = builder.load(sec_p)
+            if e.fl != dl:
+                b1 = builder.fpext(b1, dl)
+                b2 = builder.fpext(b2, dl)
+            builder.store(builder.load(idx_p), builder.gep(oi_a.data, [row]))
+            builder.store(b1, builder.gep(o1_a.data, [row]))
+            builder.store(b2, builder.gep(o2_a.data, [row]))
+
+        e.emit(start, fold, merge, fold_one, finish)
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def sq_distances_rows(typingctx, xs, xn, cT, cn, out):
+    """Squared distances of every row of ``xs`` to every center, products in registers.
+
+    ``out[r, c] = max((xn[r] + cn[c]) - 2 xs[r] @ cT[:, c], 0)`` (the form of
+    the GEMM-based distances, ``2 p`` exact), the products summed by
+    multiply-adds in feature order as :func:`nearest_two_rows` sums them;
+    ``out`` (nb, k) C-contiguous in ``xs``'s dtype, the other arguments as
+    there (no padding needed: the centers beyond the last whole vector are
+    handled one by one). Against one GEMM per block and a loop for the
+    norms (1,016 rows, 32 float64 features, 128 centers, one core): see
+    :func:`~fastdistill._kernels.cluster._block_sqdist`.
+    """
+    if not _row_block_types(xs, xn, cT, cn) or not (
+            isinstance(out, types.Array) and out.layout == "C" and out.ndim == 2
+            and out.dtype == xs.dtype):
+        return None
+    sig = types.void(xs, xn, cT, cn, out)
+
+    def codegen(context, builder, signature, args):
+        e = _RowBlocks(context, builder, signature, args)
+        o_a = context.make_array(signature.args[4])(context, builder, args[4])
+        k = e.k
+
+        def fold(r, off, acc):
+            v = builder.fsub(builder.fadd(e.xn_v[r], e.norms(off)), builder.fadd(acc, acc))
+            v = builder.select(builder.fcmp_ordered(">", v, e.zero_v), v, e.zero_v)
+            p = builder.gep(o_a.data, [builder.add(builder.mul(e.rows[r], k), off)])
+            builder.store(v, builder.bitcast(p, e.vty.as_pointer()), align=e.align)
+
+        def fold_one(r, c_i, dot):
+            c = builder.load(builder.gep(e.cn.data, [c_i]))
+            v = builder.fsub(builder.fadd(e.xn[r], c), builder.fadd(dot, dot))
+            zero = ir.Constant(e.fl, 0.0)
+            v = builder.select(builder.fcmp_ordered(">", v, zero), v, zero)
+            builder.store(v, builder.gep(o_a.data, [builder.add(builder.mul(e.rows[r], k), c_i)]))
+
+        e.emit(None, fold, None, fold_one, None)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _row_block_types(xs, xn, cT, cn) -> bool:
+    """Whether the rows, norms and centers can be typed by the row-block kernels."""
+    if not all(isinstance(a, types.Array) and a.layout == "C" for a in (xs, xn, cT, cn)):
+        return False
+    fty = xs.dtype
+    return (fty in _LANES and cT.dtype == fty and cn.dtype == fty and xn.dtype == fty
+            and xs.ndim == 2 and cT.ndim == 2 and xn.ndim == 1 and cn.ndim == 1)
+
+
+class _RowBlocks:
+    """Code generation shared by the row-block kernels (:func:`nearest_two_rows`).
+
+    Rows ``xs`` (nb, d) go by blocks of :data:`SEARCH_ROWS` (the last block
+    repeats the last row), centers ``cT`` (d, k) by blocks of
+    :data:`SEARCH_VECS` vectors, then single vectors, then one by one; the
+    products of a block are accumulated in registers over the features and
+    handed to the caller's callbacks.
+    """
+
+    def __init__(self, context, builder, signature, args):
+        self.builder = builder
+        sa = signature.args
+        self.x, self.xn_a, self.c, self.cn = (context.make_array(sa[k])(context, builder, args[k])
+                                              for k in range(4))
+        self.fl = context.get_value_type(sa[0].dtype)
+        self.lanes = _LANES[sa[0].dtype]
+        self.vty = ir.VectorType(self.fl, self.lanes)
+        self.ivty = ir.VectorType(ir.IntType(32), self.lanes)
+        self.intp = context.get_value_type(types.intp)
+        self.align = context.get_abi_sizeof(self.fl)
+        self.nb = builder.extract_value(self.x.shape, 0)
+        self.d = builder.extract_value(self.x.shape, 1)
+        self.k = builder.extract_value(self.c.shape, 1)
+        self.zero_v = ir.Constant(self.vty, [0.0] * self.lanes)
+        self.rows = self.xn = self.xn_v = None
+
+    def norms(self, off):
+        """Load the vector of center norms from center ``off``."""
+        p = self.builder.gep(self.cn.data, [off])
+        return self.builder.load(self.builder.bitcast(p, self.vty.as_pointer()), align=self.align)
+
+    def emit(self, start, fold, merge, fold_one, finish):
+        """Emit the loops over the rows and centers, calling back with the products.
+
+        ``fold(r, off, acc)`` gets row ``r``'s products with the vector of
+        centers from ``off``, ``fold_one(r, c, dot)`` one center's;
+        ``start(rows)``, ``merge(r)`` (before a row's last centers) and
+        ``finish(r, row)`` may be None.
+        """
+        b = self.builder
+        intp, lanes, vty = self.intp, self.lanes, self.vty
+        R = SEARCH_ROWS
+        one = ir.Constant(intp, 1)
+        accs = [[cgutils.alloca_once(b, vty) for _ in range(SEARCH_VECS)] for _ in range(R)]
+        n_quads = b.udiv(b.add(self.nb, ir.Constant(intp, R - 1)), ir.Constant(intp, R))
+        last = b.sub(self.nb, one)
+        d, k = self.d, self.k
+        with cgutils.for_range(b, n_quads) as qloop:
+            r0 = b.mul(qloop.index, ir.Constant(intp, R))
+            rows = []
+            for r in range(R):
+                ri = b.add(r0, ir.Constant(intp, r))
+                rows.append(b.select(b.icmp_signed(">", ri, last), last, ri))
+            self.rows = rows
+            xptrs = [b.gep(self.x.data, [b.mul(ri, d)]) for ri in rows]
+            self.xn = [b.load(b.gep(self.xn_a.data, [ri])) for ri in rows]
+            self.xn_v = [_splat(b, v, vty) for v in self.xn]
+            if start is not None:
+                start(rows)
+
+            def block(c0, n_vec):
+                for r in range(R):
+                    for v in range(n_vec):
+                        b.store(self.zero_v, accs[r][v])
+                with cgutils.for_range(b, d) as jl:
+                    j = jl.index
+                    crow = b.add(b.mul(j, k), c0)
+                    cvs = []
+                    for v in range(n_vec):
+                        p = b.gep(self.c.data, [b.add(crow, ir.Constant(intp, v * lanes))])
+                        cvs.append(b.load(b.bitcast(p, vty.as_pointer()), align=self.align))
+                    for r in range(R):
+                        xb = _splat(b, b.load(b.gep(xptrs[r], [j])), vty)
+                        for v in range(n_vec):
+                            _multiply_add(b, accs[r][v], xb, cvs[v])
+                for v in range(n_vec):
+                    off = b.add(c0, ir.Constant(intp, v * lanes))
+                    for r in range(R):
+                        fold(r, off, b.load(accs[r][v]))
+
+            step = ir.Constant(intp, SEARCH_VECS * lanes)
+            n_blk = b.udiv(k, step)
+            with cgutils.for_range(b, n_blk) as bl:
+                block(b.mul(bl.index, step), SEARCH_VECS)
+            c0 = b.mul(n_blk, step)
+            # whole single vectors left
+            n_one = b.udiv(b.sub(k, c0), ir.Constant(intp, lanes))
+            with cgutils.for_range(b, n_one) as ol:
+                block(b.add(c0, b.mul(ol.index, ir.Constant(intp, lanes))), 1)
+            c0 = b.add(c0, b.mul(n_one, ir.Constant(intp, lanes)))
+            for r in range(R):
+                if merge is not None:
+                    merge(r)
+                # centers left (fewer than a vector): dot products one by one
+                with cgutils.for_range_slice(b, c0, k, one) as (c_i, _):
+                    dot = cgutils.alloca_once_value(b, ir.Constant(self.fl, 0.0))
+                    with cgutils.for_range(b, d) as jl:
+                        xv = b.load(b.gep(xptrs[r], [jl.index]))
+                        at = b.add(b.mul(jl.index, k), c_i)
+                        _multiply_add(b, dot, xv, b.load(b.gep(self.c.data, [at])))
+                    fold_one(r, c_i, b.load(dot))
+                if finish is not None:
+                    finish(r, rows[r])
 
 
 def _multiply_add(builder, acc, a, b):
