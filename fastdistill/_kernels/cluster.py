@@ -743,17 +743,18 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
             idx[nb] = i
             nb += 1
             if nb == chunk_rows:
-                res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw,
-                                    centers, centers_ts, c_norms_s, c_norm_max, verify, labels,
-                                    bounds, s_sums, s_wts, update, exact)
+                # np.int64: one signature for both calls (a literal 0 gave a second compile)
+                res = _search_batch(np.int64(nb), buf, bufs, xnb, xnbs, dots, tops, top_i, idx,
+                                    sw, centers, centers_ts, c_norms_s, c_norm_max, verify,
+                                    labels, bounds, s_sums, s_wts, update, exact)
                 inert[slot] += res[0]
                 changed[slot] += res[1]
                 searched[slot] += nb
                 nb = 0
         if nb > 0:
-            res = _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers,
-                                centers_ts, c_norms_s, c_norm_max, verify, labels, bounds,
-                                s_sums, s_wts, update, exact)
+            res = _search_batch(np.int64(nb), buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw,
+                                centers, centers_ts, c_norms_s, c_norm_max, verify, labels,
+                                bounds, s_sums, s_wts, update, exact)
             inert[slot] += res[0]
             changed[slot] += res[1]
             searched[slot] += nb
