@@ -619,7 +619,7 @@ def _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers,
 @jit(parallel=True)
 def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max, verify,
                        labels, bounds, half_gap, moves, move1, move1_id, move2, chunk_rows,
-                       n_slots, update, exact):
+                       n_slots, update, exact, tighten):
     """Run a Lloyd pass that skips the rows whose nearest center cannot change.
 
     Hamerly's algorithm with an upper and a lower bound per row:
@@ -664,6 +664,8 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
     exact : bool - read every row and return the exact inertia (otherwise
         the returned inertia is not meaningful: it sums only the rows whose
         float32 near tie was settled in float64)
+    tighten : bool - try a row's exact own distance before searching it
+        (False: a row whose bounds do not settle it is searched at once)
 
     Returns
     -------
@@ -718,18 +720,21 @@ def lloyd_bounded_pass(X, sw, shift, centers, centers_ts, c_norms_s, c_norm_max,
                 if up <= z and not exact:
                     bounds[i, 0] = _store_upper(up)
                     continue
-                da = 0.0
-                for j in range(d):
-                    # in float64: float32 squares of tiny differences
-                    # would round below the relative slack
-                    e = np.float64(X[i, j] - shift[j]) - np.float64(centers[a, j])
-                    da += e * e
-                up2 = _exact_up2(da, u_slack)
-                if up2 <= z * z:
-                    bounds[i, 0] = _store_upper(np.sqrt(up2))
-                    if exact:
-                        inert[slot] += (sw[i] if has_w else 1.0) * da
-                    continue
+                # tighten: the exact own distance may settle the row (not
+                # worth its cost while many labels change: then searched)
+                if tighten:
+                    da = 0.0
+                    for j in range(d):
+                        # in float64: float32 squares of tiny differences
+                        # would round below the relative slack
+                        e = np.float64(X[i, j] - shift[j]) - np.float64(centers[a, j])
+                        da += e * e
+                    up2 = _exact_up2(da, u_slack)
+                    if up2 <= z * z:
+                        bounds[i, 0] = _store_upper(np.sqrt(up2))
+                        if exact:
+                            inert[slot] += (sw[i] if has_w else 1.0) * da
+                        continue
             # a row to search: its shifted copy (in X's and the search dtype)
             # and squared norm; the row is in cache from the test above
             xn = 0.0

@@ -225,7 +225,7 @@ def add_totals(d_sums, d_wts, totals, labels, sw, update):
 
 
 def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, update,
-                   exact=True):
+                   exact=True, tighten=True):
     """One Lloyd pass that skips rows whose center cannot change (Hamerly bounds).
 
     See :func:`fastdistill._kernels.cluster.lloyd_bounded_pass`. Labels,
@@ -251,6 +251,10 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
     exact : bool, default=True
         Read every row and return the exact inertia (False: rows that the
         bounds settle are not read, and the returned inertia is partial).
+    tighten : bool, default=True
+        Try the exact own distance of a row whose bounds do not settle it
+        before searching it (False: search it at once; cheaper while many
+        labels change).
 
     Returns
     -------
@@ -283,7 +287,8 @@ def assign_bounded(X, sw, shift, centers, labels, bounds, previous, totals, upda
     with parallel_region(slots):
         d_sums, d_wts, inertia, changed, searched = K.lloyd_bounded_pass(
             X, sw, shift, centers, centers_ts, c_norms_s, float(c_norms.max()), mixed, labels,
-            bounds, gaps, moves, move1, move1_id, move2, rows, slots, update, bool(exact))
+            bounds, gaps, moves, move1, move1_id, move2, rows, slots, update, bool(exact),
+            bool(tighten))
     d_sums, d_wts = add_totals(d_sums, d_wts, totals, labels, sw, update)
     return d_sums, d_wts, inertia, changed, searched
 

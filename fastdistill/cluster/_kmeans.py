@@ -350,7 +350,11 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         # passes that may be the last (the previous one changed fewer than
         # twice that) also write the bounds for their centers, so that the
         # bounded passes follow directly.
-        bounded = False
+        # float64 data are searched by bounded passes from the first one,
+        # without the exact own-distance test while many labels change (the
+        # plain float32-searched kernel then need not be compiled: 8 s of a
+        # cold start)
+        bounded = use_bounds and X.dtype == np.float64
         pending = False  # switch decided after a pass that wrote no bounds
         last_changed = n
         # running per-cluster sums and weights: a pass adds only the rows
@@ -365,7 +369,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             if bounded:
                 sums, wts, inertia, changed, _ = assign_bounded(
                     X, sw, shift_x, centers, labels, bounds, previous, totals, True,
-                    bool(self.verbose))
+                    bool(self.verbose), last_changed < PLAIN_UNTIL_CHANGED * n)
             else:
                 wrote = use_bounds and (
                     pending or last_changed < 2 * PLAIN_UNTIL_CHANGED * n)
