@@ -313,18 +313,7 @@ def nearest_two(typingctx, row, c_norms, xn):
         top = builder.select(b_lt, a_b, b_b)  # the larger of the two smallest
         low_s = builder.select(builder.fcmp_ordered("<", b_s, a_s), b_s, a_s)
         sec_v = builder.select(builder.fcmp_ordered("<", top, low_s), top, low_s)
-        # across the lanes
-        m = _reduce(builder, "fmin", best_v)
-        is_m = builder.fcmp_ordered("==", best_v, _splat(builder, m, vty))
-        big = ir.Constant(ivty, [2 ** 31 - 1] * lanes)
-        win = _reduce(builder, "smin", builder.select(is_m, idx_v, big))
-        mask = builder.icmp_signed("==", idx_v, _splat(builder, win, ivty))
-        others = builder.select(mask, inf_v, best_v)
-        low2 = builder.select(builder.fcmp_ordered("<", others, sec_v), others, sec_v)
-        second = _reduce(builder, "fmin", low2)
-        best_p = cgutils.alloca_once_value(builder, m)
-        sec_p = cgutils.alloca_once_value(builder, second)
-        idx_p = cgutils.alloca_once_value(builder, builder.sext(win, intp))
+        best_p, idx_p, sec_p = _across_lanes(builder, best_v, idx_v, sec_v, intp)
         # the last centers (fewer than a vector), one by one: indices above all others
         with cgutils.for_range_slice(builder, start, k, ir.Constant(intp, 1)) as (c_i, _):
             r = builder.load(builder.gep(r_ary.data, [c_i]))
@@ -458,6 +447,28 @@ def kpp_rows(typingctx, X, idx, wv, cols, c_const, x_norms, closest, owner, fold
     return sig, codegen
 
 
+def _across_lanes(builder, best_v, idx_v, sec_v, intp):
+    """Merge per-lane smallest values, their indices and second smallest values.
+
+    Returns pointers to the smallest value over the lanes, its index (the
+    smallest on ties, widened to ``intp``) and the smallest value over every
+    other index, ready for :func:`_keep_two` to fold further centers into.
+    """
+    vty, ivty = best_v.type, idx_v.type
+    lanes = vty.count
+    m = _reduce(builder, "fmin", best_v)
+    is_m = builder.fcmp_ordered("==", best_v, _splat(builder, m, vty))
+    big = ir.Constant(ivty, [2 ** 31 - 1] * lanes)
+    win = _reduce(builder, "smin", builder.select(is_m, idx_v, big))
+    mask = builder.icmp_signed("==", idx_v, _splat(builder, win, ivty))
+    others = builder.select(mask, ir.Constant(vty, [float("inf")] * lanes), best_v)
+    low2 = builder.select(builder.fcmp_ordered("<", others, sec_v), others, sec_v)
+    second = _reduce(builder, "fmin", low2)
+    return (cgutils.alloca_once_value(builder, m),
+            cgutils.alloca_once_value(builder, builder.sext(win, intp)),
+            cgutils.alloca_once_value(builder, second))
+
+
 def _lane_step(builder, r_ptr, c_ptr, off, xn_v, zero_v, lane_ids, state, vty, ivty, align):
     """One vector of centers from ``off``: update the lanes' smallest, index, second."""
     vptr = vty.as_pointer()
@@ -565,18 +576,7 @@ def nearest_two_rows(typingctx, xs, xn, cT, cn, out_i, out_b1, out_b2):
             _keep_two(builder, acc, e.norms(off), e.xn_v[r], e.zero_v, cid, state[r])
 
         def merge(r):  # the lanes of row r, before its last centers one by one
-            b_v, i_v, s_v = [builder.load(p) for p in state[r]]
-            m = _reduce(builder, "fmin", b_v)
-            is_m = builder.fcmp_ordered("==", b_v, _splat(builder, m, vty))
-            big = ir.Constant(ivty, [2 ** 31 - 1] * lanes)
-            win = _reduce(builder, "smin", builder.select(is_m, i_v, big))
-            mask = builder.icmp_signed("==", i_v, _splat(builder, win, ivty))
-            others = builder.select(mask, inf_v, b_v)
-            low2 = builder.select(builder.fcmp_ordered("<", others, s_v), others, s_v)
-            second = _reduce(builder, "fmin", low2)
-            scalars[:] = [cgutils.alloca_once_value(builder, m),
-                          cgutils.alloca_once_value(builder, builder.sext(win, e.intp)),
-                          cgutils.alloca_once_value(builder, second)]
+            scalars[:] = _across_lanes(builder, *[builder.load(p) for p in state[r]], e.intp)
 
         def fold_one(r, c_i, dot):
             c = builder.load(builder.gep(e.cn.data, [c_i]))
