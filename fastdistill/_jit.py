@@ -33,6 +33,7 @@ def jit(
     parallel: bool = False,
     fastmath: bool | frozenset | set = True,
     cache: bool = True,
+    internal: bool = False,
     **options: Any,
 ) -> Callable:
     """Compile ``func`` with fastdistill's standard Numba options.
@@ -49,6 +50,12 @@ def jit(
         without reassociation). NaN and inf semantics are always preserved.
     cache : bool, default=True
         Cache the compiled code on disk.
+    internal : bool, default=False
+        The function is only called from other kernels: no Python or C
+        entry point is compiled for it (Numba's ``no_cpython_wrapper`` and
+        ``no_cfunc_wrapper``), which saves machine code that would never run
+        - a second or more of a cold start for a tree of helpers. Calling it
+        from Python raises.
     **options
         Further options forwarded to :func:`numba.njit`.
 
@@ -66,6 +73,8 @@ def jit(
         error_model="numpy",
         fastmath=_fastmath_flags(fastmath),
     )
+    if internal:
+        opts.update(no_cpython_wrapper=True, no_cfunc_wrapper=True)
     opts.update(options)
 
     def decorate(f: Callable) -> Callable:

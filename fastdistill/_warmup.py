@@ -45,7 +45,12 @@ def _data(n: int = 64, d: int = 3, dtype=np.float64):
 
 
 def warm_mlp_and_linear() -> None:
-    """Compile the MLP training/prediction kernels and the Gram pass (float64)."""
+    """Compile the Gram pass and the MLP training/prediction kernels (float64).
+
+    The Gram pass comes first: :func:`warm_clustering` needs it only at its
+    end (the local students), and then finds it in the cache instead of
+    compiling it a second time.
+    """
     import warnings
 
     from .linear_model import LinearRegression
@@ -54,8 +59,8 @@ def warm_mlp_and_linear() -> None:
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        MLPRegressor(hidden_layer_sizes=(4, 4), max_iter=2, random_state=0).fit(X, y).predict(X)
         LinearRegression().fit(X, y)
+        MLPRegressor(hidden_layer_sizes=(4, 4), max_iter=2, random_state=0).fit(X, y).predict(X)
 
 
 def warm_clustering() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -484,6 +485,7 @@ def test_distiller_soft_targets_with_temperature_and_labels(rng):
     W, b = rng.normal(size=(3, 3)), rng.normal(size=3)
     teacher = _LinearLogitTeacher(W, b, ["a", "b", "c"])
     d = Distiller(teacher, _SpyStudent(), temperature=2.0, alpha=0.3).fit(X, XL, yL)
+    # "auto": the student takes soft targets but no logits= -> probabilities.
     assert d.target_ == "proba" and d.student_.soft_
     R = np.vstack([X, XL])
     P = softmax(R @ W + b, 2.0)
@@ -508,7 +510,7 @@ def test_distiller_mlp_student_on_soft_targets(rng):
     W = np.array([[2.0, -1.0, 0.0], [0.0, 1.5, -2.0]])
     teacher = _LinearLogitTeacher(W, np.zeros(3), [0, 1, 2])
     d = Distiller(teacher, MLPClassifier((), solver="lbfgs", max_iter=2000, random_state=0),
-                  temperature=3.0).fit(X)
+                  temperature=3.0, target="proba").fit(X)
     assert d.target_ == "proba"
     assert d.fidelity(X) > 0.97
     # Softmax regression can represent the teacher: probabilities close too.
@@ -682,3 +684,23 @@ def test_scikit_learn_teachers(rng):
     assert d.target_ == "logits" and list(d.classes_) == ["hi", "lo"]
     assert d.fidelity(X) > 0.95
     np.testing.assert_allclose(d.predict_proba(X).sum(1), 1.0)
+
+
+@pytest.mark.parametrize("teacher_cls, student, expected", [
+    ("logit", "mlp", "logits"),  # the teacher exposes logits, the student fits them
+    ("logit", "ridge", "logits"),
+    ("logit", "spy", "proba"),  # soft targets only: no logits= in its fit
+    ("proba", "mlp", "proba"),  # no logits exposed: probabilities when the student takes them
+    ("proba", "ridge", "logits"),  # ... else log-probabilities as logits
+])
+def test_distiller_auto_target_rule(rng, teacher_cls, student, expected):
+    X = rng.normal(size=(80, 3))
+    W, b = rng.normal(size=(3, 3)), rng.normal(size=3)
+    teacher = (_LinearLogitTeacher if teacher_cls == "logit" else _ProbaOnlyTeacher)(
+        W, b, [0, 1, 2])
+    st = {"mlp": MLPClassifier((), solver="lbfgs", max_iter=50, random_state=0),
+          "ridge": Ridge(), "spy": _SpyStudent()}[student]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = Distiller(teacher, st).fit(X)
+    assert d.target_ == expected

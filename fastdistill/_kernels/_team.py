@@ -65,7 +65,7 @@ _SPINS = 32
 _JOIN_YIELDS = 4000
 
 
-@jit
+@jit(internal=True)
 def _wait(sync, slot, value, limit):
     """Poll until ``sync[slot] != value``; False if ``limit`` yields passed first (-1: no limit)."""
     polls = 0
@@ -97,7 +97,7 @@ def join(sync, n_team):
     return 1 if atomic_load(sync, _MODE) == 1 else -1
 
 
-@jit
+@jit(internal=True)
 def _waits_dominate(sync, n_team):
     """Whether waiting dominated the last ``_BAD_WINDOWS`` windows of barriers.
 

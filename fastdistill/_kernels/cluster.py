@@ -77,7 +77,7 @@ def _row_products(x, centers_t, out):
     return out
 
 
-@jit
+@jit(internal=True)
 def _settle_near_tie(row, c_norms, xn, thr, x, centers):
     """Settle a float32 near tie by exact differences.
 
@@ -536,7 +536,7 @@ def _exact_nearest2(row, centers):
 MIXED_MAX_SQ = 2.0 ** 100
 
 
-@jit
+@jit(internal=True)
 def _search_batch(nb, buf, bufs, xnb, xnbs, dots, tops, top_i, idx, sw, centers, centers_ts,
                   c_norms_s, c_norm_max, verify, labels, bounds, s_sums, s_wts, update, exact):
     """Search the ``nb`` gathered rows of a bounded pass against every center.
@@ -816,7 +816,7 @@ def sq_distances(X, shift, centers, c_norms, chunk_rows, out):
         _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out[r0:r0 + m])
 
 
-@jit
+@jit(internal=True)
 def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
     """Squared distances of rows r0..r0+m of X to the (shifted) centers.
 

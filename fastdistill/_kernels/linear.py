@@ -124,7 +124,7 @@ def gram_merge(G, S, Wsum):
     return Gt, St, Wt
 
 
-@jit
+@jit(internal=True)
 def _householder_update(R, Zt, m):
     """Update the upper-triangular ``R`` (p, p) with the rows stored in ``Zt``.
 
@@ -213,7 +213,7 @@ def qr_merge(Rs):
 _PREFETCH_DISTANCE = 8
 
 
-@jit
+@jit(internal=True)
 def _prefetch_sample(X, Y, order, ii):
     """Start loading the row (and target) visited at position ``ii``."""
     if ii < order.shape[0]:
@@ -222,7 +222,7 @@ def _prefetch_sample(X, Y, order, ii):
         prefetch_row(Y, ahead)
 
 
-@jit
+@jit(internal=True)
 def _sgd_rate(lr_code, t, eta0, power_t, alpha, optimal_init):
     if lr_code == 1:
         return 1.0 / (alpha * (optimal_init + t - 1.0))
@@ -343,7 +343,7 @@ _PIPE_BLOCK_BYTES = 1 << 15  # bytes of rows per claimed copy block
 _PIPE_MAX_ROWS = 16384
 
 
-@jit
+@jit(internal=True)
 def _pipeline_layout(n, d, itemsize):
     """Rows per chunk and per copy block; ``(0, 0)`` when not worth it."""
     row = max(1, d * itemsize)
@@ -354,7 +354,7 @@ def _pipeline_layout(n, d, itemsize):
     return m, blk
 
 
-@jit
+@jit(internal=True)
 def _gather_rows(X, Y, sw, order, start, stop, Xb, Yb, swb):
     """Copy rows ``order[start:stop]`` of ``X``, ``Y`` (and ``sw``) in order."""
     d = X.shape[1]
@@ -418,7 +418,7 @@ def _sgd_pass_pipelined(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t,
     return state[0], sumloss, objective
 
 
-@jit
+@jit(internal=True)
 def _clip(r):
     if r > 1e12:
         return 1e12
@@ -427,7 +427,7 @@ def _clip(r):
     return r
 
 
-@jit
+@jit(internal=True)
 def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta0,
                     power_t, shrink, alpha, fit_intercept, optimal_init, obj_l2):
     """SGD pass without L1: each step is applied inside the next dot product."""
@@ -484,7 +484,7 @@ def _sgd_pass_fused(X, Y, sw, order, W, b, eta_adaptive, active, t, lr_code, eta
     return t, sumloss, objective
 
 
-@jit
+@jit(internal=True)
 def _sgd_pass_l1(X, Y, sw, order, W, b, q, u, eta_adaptive, active, t, lr_code, eta0,
                  power_t, alpha, l1r, fit_intercept, optimal_init):
     """SGD pass with an L1 term (cumulative truncated gradient)."""

@@ -187,24 +187,24 @@ def _gather(X, Y, order, start, m, A0, YT):
     return check
 
 
-@jit
+@jit(internal=True)
 def _loops_forward(fi, fo):
     """Forward product by compiled loops (else BLAS): one-output layers."""
     return fo == 1
 
 
-@jit
+@jit(internal=True)
 def _loops_grad(fi, fo):
     """Weight gradient by compiled loops (else BLAS): wide layers with few inputs."""
     return fo >= 64 and fi <= 32
 
 
-@jit
+@jit(internal=True)
 def _coef(C, trans, r, o):
     return C[o, r] if trans else C[r, o]
 
 
-@jit
+@jit(internal=True)
 def _combine(C, trans, In, Out):
     """Out[o, :] = sum_r c(r, o) In[r, :] with c(r, o) = C[r, o] (or C[o, r] if trans).
 
@@ -297,7 +297,7 @@ def _combine(C, trans, In, Out):
         o += 1
 
 
-@jit
+@jit(internal=True)
 def _cross(AT, DT, G):
     """G[k, j] = sum_i AT[k, i] DT[j, i] (compiled loops, 4 x 2 blocks)."""
     fi, m = AT.shape
@@ -369,7 +369,7 @@ def _cross(AT, DT, G):
         k += 1
 
 
-@jit
+@jit(internal=True)
 def _linear(W, AT, ZT):
     """ZT = W^T AT (no bias): compiled loops for small layers, else BLAS."""
     if _loops_forward(W.shape[0], W.shape[1]):
@@ -378,7 +378,7 @@ def _linear(W, AT, ZT):
         np.dot(W.T, AT, ZT)
 
 
-@jit
+@jit(internal=True)
 def _input_linear(W, A0, ZT):
     """ZT = W^T A0^T for the row-major input rows A0 (no bias)."""
     m, fi = A0.shape
@@ -395,7 +395,7 @@ def _input_linear(W, A0, ZT):
         np.dot(W.T, A0.T, ZT)
 
 
-@jit
+@jit(internal=True)
 def _bias_act(ZT, b, code):
     """ZT = act(ZT + b) (code -1 or 0: no activation)."""
     n, m = ZT.shape
@@ -421,7 +421,7 @@ def _bias_act(ZT, b, code):
                 z[i] += bj
 
 
-@jit
+@jit(internal=True)
 def _softmax_t(ZT, b, tmp):
     """Column-wise softmax of ZT + b in place (tmp: two scratch rows)."""
     n, m = ZT.shape
@@ -450,7 +450,7 @@ def _softmax_t(ZT, b, tmp):
             z[i] /= tot[i]
 
 
-@jit
+@jit(internal=True)
 def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
     """Output activation in place, delta ``P - Y`` into DT, bias-gradient sums into gb.
 
@@ -495,7 +495,7 @@ def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
     return s
 
 
-@jit
+@jit(internal=True)
 def _weight_grad(W, AT, DT, G):
     """G = AT DT^T, the raw sum over the chunk's rows."""
     if _loops_grad(W.shape[0], W.shape[1]):
@@ -504,7 +504,7 @@ def _weight_grad(W, AT, DT, G):
         np.dot(AT, DT.T, G)
 
 
-@jit
+@jit(internal=True)
 def _input_delta(W, DT, AT, code, DpT, gb):
     """DpT = (W DT) * act'(AT) (act' through the activation's output AT).
 
@@ -540,14 +540,14 @@ def _input_delta(W, DT, AT, code, DpT, gb):
         gb[k] = acc
 
 
-@jit
+@jit(internal=True)
 def _weights(params, w_off, sizes, li):
     fi = sizes[li]
     fo = sizes[li + 1]
     return params[w_off[li] : w_off[li] + fi * fo].reshape(fi, fo)
 
 
-@jit
+@jit(internal=True)
 def _forward_t(params, sizes, w_off, b_off, A0, acts, tmp, hidden, output):
     """Forward pass of the rows A0 (row-major); returns the output block (feature-major).
 
@@ -662,7 +662,7 @@ def _segments(sizes, w_off, b_off, n_parts):
     return seg, first
 
 
-@jit
+@jit(internal=True)
 def _step_range(params, grads, state1, state2, lo, hi, alpha, inv_m, solver, lr, lr_t,
                 beta1, c1, beta2, c2, eps, momentum, nesterov):
     """One optimiser step on params[lo:hi], from the chunks' raw gradient sums.
@@ -722,7 +722,7 @@ def _step_part(params, grads, state1, state2, seg, s0, s1, alpha, inv_m, solver,
     return sq
 
 
-@jit
+@jit(internal=True)
 def _weight_sq(params, sizes, w_off):
     s = 0.0
     for li in range(sizes.shape[0] - 1):
@@ -734,7 +734,7 @@ def _weight_sq(params, sizes, w_off):
 
 # ----------------------------------------------------------------- kernels
 
-@jit
+@jit(internal=True)
 def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes, w_off,
                    b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2,
                    eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads, losses,
@@ -814,7 +814,7 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
         result[2] = 1.0 if stopped else 0.0
 
 
-@jit
+@jit(internal=True)
 def _epoch_buffers(params, sizes, w_off, b_off, n_out, rows, n_chunks):
     """Allocate the work arrays of :func:`train_epoch`.
 
@@ -840,15 +840,20 @@ def _epoch_buffers(params, sizes, w_off, b_off, n_out, rows, n_chunks):
     return acts, deltas, tmp, grads, losses, seg, first, sq_parts, result, sync
 
 
-@jit
+@jit(internal=True)
 def _copy_rows(out, a, b, c):
-    """out[0], out[1], out[2] = a, b, c (a call: not reordered across the prange)."""
-    out[0] = a
-    out[1] = b
-    out[2] = c
+    """out[0], out[1], out[2] = a, b, c (a call: not reordered across the prange).
+
+    Element loops: a slice assignment would compile Numba's shape-mismatch
+    error message (string formatting: seconds of compilation).
+    """
+    for q in range(out.shape[1]):
+        out[0, q] = a[q]
+        out[1, q] = b[q]
+        out[2, q] = c[q]
 
 
-@jit
+@jit(internal=True)
 def _epoch_result(result, params, state1, state2, backup, adam_t):
     """Return (summed loss, Adam step count) of an epoch; undo it if it stopped or overflowed.
 
@@ -868,9 +873,10 @@ def _epoch_result(result, params, state1, state2, backup, adam_t):
             ok = False
             break
     if not ok:
-        params[:] = backup[0]  # the epoch's starting point: finite and usable
-        state1[:] = backup[1]
-        state2[:] = backup[2]
+        for q in range(params.shape[0]):  # the epoch's starting point: finite and usable
+            params[q] = backup[0, q]
+            state1[q] = backup[1, q]
+            state2[q] = backup[2, q]
         return np.nan, adam_t
     return result[0], int(result[1])
 

@@ -74,7 +74,7 @@ def neighbourhood_matrix(coords, sigma, code, period_r, period_c):
     return H
 
 
-@jit
+@jit(internal=True)
 def _axis_distance(a, b, period):
     """Return |a - b| along one grid axis (the shorter way round when period > 0)."""
     d = abs(a - b)
@@ -83,7 +83,7 @@ def _axis_distance(a, b, period):
     return d
 
 
-@jit
+@jit(internal=True)
 def _gauss_axis(coords, axis, first, stride, count, w, xw, period, inv, out):
     """out[k] = exp(-d^2 * inv), d the distance along ``axis`` from xw to node first + k * stride.
 
@@ -173,7 +173,7 @@ def _gaussian_separable(coords, n_cols, winner, sigma, period_r, period_c, e0, e
                 out[base + c] = (a1 if c & 1 else a0) * e1[c]
 
 
-@jit
+@jit(internal=True)
 def _sqdist_t(x, Wt, dist):
     """dist[node] = sum_j (x[j] - Wt[j, node])^2 in float64, along node rows."""
     dist[:] = 0.0
@@ -185,7 +185,7 @@ def _sqdist_t(x, Wt, dist):
             dist[node] += t * t
 
 
-@jit
+@jit(internal=True)
 def _update_t(x, Wt, g):
     """Wt[:, node] += g[node] * (x - Wt[:, node]), nodes with g == 0 untouched."""
     for j in range(Wt.shape[0]):
@@ -197,7 +197,7 @@ def _update_t(x, Wt, g):
             row[node] = v + gn * (xj - v) if gn != 0.0 else v
 
 
-@jit
+@jit(internal=True)
 def _update_sqdist_t(x, Wt, g, xn, dist, masked):
     """:func:`_update_t` for x fused with :func:`_sqdist_t` of the next sample xn.
 

@@ -130,7 +130,7 @@ def nearest_centers(X, shift, centers, c_norms, chunk_rows, out):
                 out[r0 + i, j] = top_i[j]
 
 
-@jit
+@jit(internal=True)
 def _munge_pass(buf, nn, p, inv_s, state):
     """One MUNGE pass over ``buf`` (a copy of the rows), in place, in row order.
 

@@ -19,7 +19,7 @@ from .._validation import (
     validate_data,
 )
 from ._metric import TeacherMetric, capped_probe_rows, probe_queries
-from ._targets import is_classifier, query_teacher, softmax
+from ._targets import is_classifier, query_teacher, softmax, teacher_kind
 
 __all__ = ["Distiller"]
 
@@ -91,11 +91,15 @@ class Distiller(RegressorMixin, BaseEstimator):
         Softening temperature for ``target="proba"``.
     target : {"auto", "logits", "proba"}, default="auto"
         For classifier teachers: what the student matches. "auto" picks
-        "proba" when the student accepts soft targets (``MLPClassifier``:
-        measured more faithful than logit matching at the same number of
-        epochs) and "logits" otherwise. "logits" works with regressors and
-        with classifiers that take ``fit(X, classes, logits=Z)``
-        (``LocalLinearClassifier``, ``MLPClassifier``).
+        "logits" when the teacher exposes them (``predict_logits`` or
+        ``decision_function``) and the student can fit them; otherwise
+        "proba" when the student accepts soft targets, else "logits" (the
+        logarithm of the teacher's probabilities). "logits" works with
+        regressors and with classifiers that take ``fit(X, classes,
+        logits=Z)`` (``LocalLinearClassifier``, ``MLPClassifier``). For an
+        ``MLPClassifier`` student, ``"proba"`` at ``temperature`` 2 can learn
+        faster than logit matching (large logits slow squared-error
+        training; see the user guide).
     alpha : float, default=0.1
         Weight of the hard labels on labeled rows (0: teacher only).
     max_teacher_queries : int or None, default=None
@@ -329,20 +333,31 @@ class Distiller(RegressorMixin, BaseEstimator):
         return X, weights
 
     def _resolve_target(self, classification: bool) -> str:
-        """``target="auto"``: probabilities for a student that takes soft targets, else logits.
+        """``target="auto"``: logits when the teacher exposes them, else probabilities.
 
-        Measured on the user guide's spiral problem (teacher logits of
-        standard deviation 12.6), an ``MLPClassifier((16,))`` student agrees
-        with the teacher on 0.980 of the rows when fitted on probabilities
-        at T = 2 for 300 epochs, 0.857 on logits (0.942 after 1,000): large
-        logits slow squared-error training, so "auto" does not pick them for
-        students that can take probabilities.
+        Logits when the teacher has ``predict_logits`` or
+        ``decision_function`` and the student can fit logits (a regressor, or
+        a classifier whose ``fit`` takes ``logits=``); otherwise probabilities
+        when the student accepts soft targets, and else the logarithm of the
+        teacher's probabilities as logits.
+
+        Logit matching is not always the faster learner: on the user guide's
+        spiral problem (teacher logits of standard deviation 12.6) an
+        ``MLPClassifier((16,))`` student agrees with the teacher on 0.980 of
+        the rows when fitted on probabilities at T = 2 for 300 epochs, 0.857
+        on logits (0.942 after 1,000) - large logits slow squared-error
+        training. Pass ``target="proba"`` for such students.
         """
         if not classification:
             return "regression"
         if self.target != "auto":
             return self.target
-        return "proba" if _fit_accepts(self.student, "soft_targets") else "logits"
+        soft = _fit_accepts(self.student, "soft_targets")
+        regressor = not (soft or is_classifier(self.student))
+        if teacher_kind(self.teacher) != "predict_proba" and (
+                regressor or _fit_accepts(self.student, "logits")):
+            return "logits"
+        return "proba" if soft else "logits"
 
     def _labeled_targets(self, T_lab, y, classes):
         """Blend the teacher's targets on labeled rows with the hard labels."""
