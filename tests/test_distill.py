@@ -498,6 +498,38 @@ def test_distiller_soft_targets_with_temperature_and_labels(rng):
         Distiller(teacher, _SpyStudent(), alpha=0.3).fit(X, XL, np.array(["z"] * 10))
 
 
+class _HintonSpyStudent(_SpyStudent):
+    """A soft-target student that also takes hard labels (Hinton et al.'s loss)."""
+
+    def fit(self, X, y, soft_targets=False, hard_targets=None, temperature=1.0):
+        self.hard_, self.temperature_ = np.array(hard_targets), temperature
+        return super().fit(X, y, soft_targets)
+
+
+def test_distiller_soft_targets_with_labels_use_hintons_loss(rng):
+    X = rng.normal(size=(60, 3))
+    XL, yL = rng.normal(size=(10, 3)), np.array(["a", "b", "c", "a", "b"] * 2)
+    W, b = rng.normal(size=(3, 3)), rng.normal(size=3)
+    teacher = _LinearLogitTeacher(W, b, ["a", "b", "c"])
+    d = Distiller(teacher, _HintonSpyStudent(), temperature=2.0, alpha=0.3,
+                  target="proba").fit(X, XL, yL)
+    R = np.vstack([X, XL])
+    # Soft targets stay the teacher's at T; the labels go separately, weighted by alpha.
+    np.testing.assert_allclose(d.student_.y_, softmax(R @ W + b, 2.0), rtol=1e-10)
+    onehot = (yL[:, None] == np.array(["a", "b", "c"])).astype(float)
+    np.testing.assert_array_equal(d.student_.hard_, np.vstack([np.zeros((60, 3)), 0.3 * onehot]))
+    assert d.student_.temperature_ == 2.0 and d.student_.soft_
+    # With an MLP student: the same as fitting it on those arrays directly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = MLPClassifier((4,), max_iter=20, random_state=0)
+        d = Distiller(teacher, mlp, temperature=2.0, alpha=0.3, target="proba").fit(X, XL, yL)
+        ref = MLPClassifier((4,), max_iter=20, random_state=0).fit(
+            R, softmax(R @ W + b, 2.0), soft_targets=True,
+            hard_targets=np.vstack([np.zeros((60, 3)), 0.3 * onehot]), temperature=2.0)
+    np.testing.assert_allclose(d.student_.predict_proba(X), ref.predict_proba(X), rtol=1e-10)
+
+
 def test_distiller_proba_target_needs_soft_target_student(rng):
     X = rng.normal(size=(50, 3))
     teacher = _LinearLogitTeacher(rng.normal(size=(3, 3)), np.zeros(3), [0, 1, 2])

@@ -44,7 +44,7 @@ def test_gradient_matches_finite_differences(rng, activation, output, loss, n_ou
     if hidden == 3:
         X += 0.05  # keep pre-activations away from relu's kink
     grads = np.empty(n_params)
-    K.loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
+    K.loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss, 0.3, 5, 1.0)
     h = 1e-6
     numeric = np.empty(n_params)
     scratch = np.empty(n_params)
@@ -53,8 +53,8 @@ def test_gradient_matches_finite_differences(rng, activation, output, loss, n_ou
         p1[q] += h
         p2 = params.copy()
         p2[q] -= h
-        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
-        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5)
+        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5, 1.0)
+        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5, 1.0)
         numeric[q] = (f1 - f2) / (2 * h)
     if loss == 0:
         # scikit-learn reports the squared loss averaged over outputs too, but
@@ -67,6 +67,92 @@ def test_gradient_matches_finite_differences(rng, activation, output, loss, n_ou
             l2[w_off[i]:w_off[i] + n_w] = 0.3 * params[w_off[i]:w_off[i] + n_w] / 13
         numeric = (numeric - l2) * n_out + l2
     np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-7)
+
+
+def _distill_problem(rng, n=13, k=3):
+    """Soft targets, weighted one-hot hard targets (some rows unlabeled) and a network."""
+    sizes = np.array([4, 5, k], dtype=np.int64)
+    w_off, b_off, n_params = K.param_offsets(sizes)
+    params = rng.normal(size=n_params) * 0.7
+    X = rng.normal(size=(n, 4))
+    P = rng.dirichlet(np.ones(k), size=n)
+    H = np.zeros((n, k))
+    labeled = np.arange(n) % 3 == 0
+    H[labeled, rng.integers(0, k, labeled.sum())] = 0.3  # alpha = 0.3 on labeled rows
+    return sizes, w_off, b_off, params, X, P, H
+
+
+def _softmax_rows(Z):
+    E = np.exp(Z - Z.max(1, keepdims=True))
+    return E / E.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("T", [0.5, 1.0, 3.0])
+def test_distillation_loss_matches_hinton_and_finite_differences(rng, T):
+    sizes, w_off, b_off, params, X, P, H = _distill_problem(rng)
+    h = H.sum(1)
+    Y = np.hstack([P * (1 - h)[:, None], H])
+    grads = np.empty_like(params)
+    val = K.loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, 2, 2, 3, 0.3, 5, T)
+    # NumPy reference: u = the network's outputs; Hinton's loss on z = T u, over T^2.
+    U = K.forward(X, params, sizes, w_off, b_off, 2, -1, 64)
+    soft = -(P * np.log(_softmax_rows(U))).sum(1)
+    hard = -(H * np.log(_softmax_rows(T * U))).sum(1)  # alpha * CE(y, softmax(z))
+    hinton = (1 - h) * T**2 * soft + hard
+    W = np.concatenate([params[w_off[i]:b_off[i]] for i in range(len(w_off))])
+    assert val == pytest.approx(hinton.mean() / T**2 + 0.5 * 0.3 * (W @ W) / 13, rel=1e-10)
+    numeric = np.empty_like(params)
+    scratch = np.empty_like(params)
+    for q in range(params.size):
+        p1, p2 = params.copy(), params.copy()
+        p1[q] += 1e-6
+        p2[q] -= 1e-6
+        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, 2, 2, 3, 0.3, 5, T)
+        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, 2, 2, 3, 0.3, 5, T)
+        numeric[q] = (f1 - f2) / 2e-6
+    np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_distillation_loss_at_temperature_one_is_cross_entropy_on_mixed_targets(rng):
+    # At T = 1 both terms use the same softmax: the loss is the cross-entropy
+    # against (1 - h) P + H, the multiclass log-loss's (code 2).
+    sizes, w_off, b_off, params, X, P, H = _distill_problem(rng)
+    h = H.sum(1)
+    g3, g2 = np.empty_like(params), np.empty_like(params)
+    v3 = K.loss_and_grad(X, np.hstack([P * (1 - h)[:, None], H]), params, g3, sizes, w_off,
+                         b_off, 2, 2, 3, 0.3, 5, 1.0)
+    v2 = K.loss_and_grad(X, P * (1 - h)[:, None] + H, params, g2, sizes, w_off, b_off, 2, 2,
+                         2, 0.3, 5, 1.0)
+    assert v3 == pytest.approx(v2, rel=1e-12)
+    np.testing.assert_allclose(g3, g2, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_mlp_classifier_hard_targets_fit(rng):
+    X = rng.normal(size=(300, 2))
+    P = _softmax_rows(X @ np.array([[2.0, -1.0, 0.0], [0.0, 1.5, -2.0]]) / 2.0)
+    zero = np.zeros_like(P)
+    a = MLPClassifier((), max_iter=30, random_state=0).fit(X, P, soft_targets=True)
+    b = MLPClassifier((), max_iter=30, random_state=0).fit(X, P, soft_targets=True,
+                                                           hard_targets=zero, temperature=2.0)
+    # No hard labels: the distillation loss is the soft-target cross-entropy.
+    np.testing.assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.loss_curve_, a.loss_curve_, rtol=1e-9)
+    H = zero.copy()
+    H[:100, 0] = 0.5
+    c = MLPClassifier((), max_iter=30, random_state=0).fit(X, P, soft_targets=True,
+                                                           hard_targets=H, temperature=2.0)
+    # Labels of class 0 on a third of the rows pull the student towards class 0.
+    assert c.predict_proba(X)[:, 0].mean() > a.predict_proba(X)[:, 0].mean() + 0.01
+    assert c.n_outputs_ == 3 and c.predict_proba(X).shape == (300, 3)
+    for bad, match in [(H[:, :2], "shape"), (-H, "non-negative"), (H * 3, "at most 1")]:
+        with pytest.raises(ValueError, match=match):
+            MLPClassifier((), max_iter=2).fit(X, P, soft_targets=True, hard_targets=bad)
+    with pytest.raises(ValueError, match="temperature"):
+        MLPClassifier((), max_iter=2).fit(X, P, soft_targets=True, hard_targets=H,
+                                          temperature=0.0)
+    with pytest.raises(ValueError, match="soft_targets=True"):
+        MLPClassifier((), max_iter=2).fit(X, P.argmax(1), hard_targets=H)
 
 
 def test_exp_of_nonpositive_matches_numpy(rng):
@@ -190,7 +276,7 @@ def test_row_chunks_change_only_rounding(rng):
         s1, s2 = np.zeros(n_params), np.zeros(n_params)
         total, t = K.train_epoch(X, Y, np.arange(300), np.array([5], dtype=np.uint64), True, p,
                                  s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 128, 1, 1e-2, 0.9,
-                                 0.999, 1e-8, 0.9, True, 0, chunks, 1)
+                                 0.999, 1e-8, 0.9, True, 0, chunks, 1, 1.0)
         assert t == 3
         out.append((p, s1, s2, total))
     for p, s1, s2, total in out[1:]:

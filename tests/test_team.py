@@ -138,7 +138,7 @@ def _epoch(X, Y, sizes, n_chunks, n_team):
     s1, s2 = np.zeros(n_params), np.zeros(n_params)
     total, t = K.train_epoch(X, Y, np.arange(X.shape[0]), np.array([7], dtype=np.uint64), True,
                              p, s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 64, 1, 1e-2, 0.9,
-                             0.999, 1e-8, 0.9, True, 0, n_chunks, n_team)
+                             0.999, 1e-8, 0.9, True, 0, n_chunks, n_team, 1.0)
     return p, s1, s2, total, t
 
 
@@ -179,7 +179,7 @@ def test_team_stops_together_on_divergence(rng):
     with parallel_region(2):
         total, t = K.train_epoch(X, Y, np.arange(400), np.array([7], dtype=np.uint64), True, p,
                                  np.zeros(n_params), np.zeros(n_params), sizes, w_off, b_off, 0,
-                                 0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2)
+                                 0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2, 1.0)
     assert np.isnan(total)
     np.testing.assert_array_equal(p, p0)
 
@@ -225,7 +225,7 @@ with parallel_region(2):
         s1, s2 = np.zeros(n_params), np.zeros(n_params)
         total, t = K.train_epoch(X, Y, np.arange(900), np.array([7], dtype=np.uint64), True,
                                  p, s1, s2, sizes, w_off, b_off, 2, 0, 0, 1e-3, 16, 1, 1e-2,
-                                 0.9, 0.999, 1e-8, 0.9, True, 0, 2, team)
+                                 0.9, 0.999, 1e-8, 0.9, True, 0, 2, team, 1.0)
         runs.append((p, s1, s2, total, t))
 ref = runs[0]
 for run in runs[1:]:

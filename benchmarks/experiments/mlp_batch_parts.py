@@ -41,7 +41,7 @@ def _passes(X, Y, order, params, sizes, w_off, b_off, m, out_code, loss_code):
     s = 0.0
     for start in range(0, order.shape[0] - m + 1, m):
         s += K._chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts,
-                           deltas, tmp, 3, out_code, loss_code)
+                           deltas, tmp, 3, out_code, loss_code, 1.0)
     return s
 
 

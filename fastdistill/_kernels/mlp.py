@@ -60,7 +60,9 @@ forward product (20 -> 10: 2.6 against 1.7 us).
 
 Codes: activation 0 identity, 1 logistic, 2 tanh, 3 relu; output 0
 identity, 1 logistic, 2 softmax (-1: none, the raw logits); loss 0 squared
-error, 1 binary log-loss, 2 multiclass log-loss; solver 0 sgd, 1 adam.
+error, 1 binary log-loss, 2 multiclass log-loss, 3 distillation (soft
+targets at a temperature mixed with hard labels, see :func:`_output_delta`);
+solver 0 sgd, 1 adam.
 """
 
 from __future__ import annotations
@@ -451,11 +453,12 @@ def _softmax_t(ZT, b, tmp):
 
 
 @jit(internal=True)
-def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
+def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss, temperature):
     """Output activation in place, delta ``P - Y`` into DT, bias-gradient sums into gb.
 
     ZT holds the last layer's pre-activation without bias. Returns the summed
     data loss of the columns (scikit-learn's per-sample loss, unnormalised).
+    Loss 3 (softmax output) is :func:`_distill_delta`'s.
     """
     n, m = ZT.shape
     one = ZT.dtype.type(1.0)
@@ -465,6 +468,8 @@ def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
         _softmax_t(ZT, b, tmp)
     else:
         _bias_act(ZT, b, output)
+    if loss == 3:
+        return _distill_delta(ZT, YT, DT, gb, temperature)
     s = 0.0
     for j in range(n):
         p = ZT[j]
@@ -492,6 +497,62 @@ def _output_delta(ZT, b, YT, DT, gb, tmp, output, loss):
             for i in range(m):
                 if y[i] != 0:
                     s -= y[i] * np.log(min(max(p[i], lo), one - lo))
+    return s
+
+
+@jit(internal=True)
+def _distill_delta(QT, YT, DT, gb, temperature):
+    """Delta and loss of Hinton et al.'s distillation loss, with its ``T^2`` scaling.
+
+    The network's outputs ``u`` are the student's logits divided by ``T``
+    (``QT`` holds ``q = softmax(u)``, the student's probabilities at
+    temperature ``T``). ``YT`` has ``2 k`` rows: soft targets ``S`` (the
+    teacher's probabilities at ``T``, each column weighted: ``s = sum S``)
+    and hard targets ``H`` (one-hot labels weighted by ``alpha``, or zero).
+    Per column the loss is
+
+        ``-sum S log q - sum H log r / T^2``,  ``r = softmax(T u)``,
+
+    which is Hinton et al.'s ``s T^2 CE(p_T, softmax(z / T)) + alpha
+    CE(y, softmax(z))`` for logits ``z = T u``, divided by ``T^2``; its
+    gradient in ``u`` is ``s q - S + (h r - H) / T`` with ``h = sum H``.
+    ``r`` is computed from ``q`` as ``(q / max q)^T`` normalised.
+    """
+    k, m = QT.shape
+    zero = QT.dtype.type(0.0)
+    lo = np.finfo(QT.dtype).eps
+    t = QT.dtype.type(temperature)
+    inv_t = QT.dtype.type(1.0 / temperature)
+    inv_t2 = 1.0 / (temperature * temperature)
+    s = 0.0
+    for i in range(m):
+        qmax = zero
+        for j in range(k):
+            qmax = max(qmax, QT[j, i])
+        ws = zero
+        wh = zero
+        tot = zero
+        for j in range(k):
+            ws += YT[j, i]
+            wh += YT[k + j, i]
+            r = QT[j, i] / qmax
+            r = np.exp(t * np.log(r)) if r > zero else zero
+            DT[j, i] = r
+            tot += r
+        for j in range(k):
+            q = QT[j, i]
+            r = DT[j, i] / tot
+            h = YT[k + j, i]
+            DT[j, i] = ws * q - YT[j, i] + (wh * r - h) * inv_t
+            if YT[j, i] != 0:
+                s -= YT[j, i] * np.log(max(q, lo))
+            if h != 0:
+                s -= inv_t2 * h * np.log(max(r, lo))
+    for j in range(k):
+        acc = zero
+        for i in range(m):
+            acc += DT[j, i]
+        gb[j] = acc
     return s
 
 
@@ -579,20 +640,20 @@ def _forward_t(params, sizes, w_off, b_off, A0, acts, tmp, hidden, output):
 
 @jit
 def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, deltas, tmp,
-                hidden, output, loss):
+                hidden, output, loss, temperature):
     """Forward and backward pass of rows order[start:start + m].
 
     Raw gradient sums (``A^T D`` and the sums of D over the rows; no L2 term,
     no 1/m) go into g; returns the summed data loss of the rows. The input
     rows are gathered row-major into the head of ``acts`` (both input-layer
     products are faster in that layout), the other layers' blocks follow
-    feature-major. ``tmp`` holds at least 2 + n_outputs rows of m scratch
-    values.
+    feature-major. ``tmp`` holds at least 2 + ``Y.shape[1]`` rows of m
+    scratch values (``Y`` has 2 n_outputs columns with loss 3).
     """
     n_layers = sizes.shape[0] - 1
     d = sizes[0]
     n_out = sizes[n_layers]
-    YT = tmp[2 : 2 + n_out, :m]
+    YT = tmp[2 : 2 + Y.shape[1], :m]
     A0 = acts[0 : m * d].reshape(m, d)
     check = _gather(X, Y, order, start, m, A0, YT)  # NaN if X has NaN/inf there
     # Forward; the output layer's bias and activation are fused with the delta.
@@ -614,7 +675,7 @@ def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, del
     DT = deltas[off : off + n_out * m].reshape(n_out, m)
     s = _output_delta(acts[off : off + n_out * m].reshape(n_out, m),
                       params[b_off[L] : b_off[L] + n_out], YT, DT,
-                      g[b_off[L] : b_off[L] + n_out], tmp, output, loss)
+                      g[b_off[L] : b_off[L] + n_out], tmp, output, loss, temperature)
     # Backward; off is the start of layer li + 1's block.
     for li in range(n_layers - 1, 0, -1):
         fi = sizes[li]
@@ -738,7 +799,7 @@ def _weight_sq(params, sizes, w_off):
 def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes, w_off,
                    b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2,
                    eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp, grads, losses,
-                   seg, first, sq_parts, sq_w, result):
+                   seg, first, sq_parts, sq_w, result, temperature):
     """Run the minibatches of one epoch as member ``tid`` of a team of ``n_team`` threads.
 
     Member ``tid`` runs the row chunks ``tid, tid + n_team, ...`` of every
@@ -772,7 +833,7 @@ def _epoch_batches(tid, n_team, sync, X, Y, order, params, state1, state2, sizes
             if mi > 0:
                 losses[c] = _chunk_pass(X, Y, order, start + lo, mi, params, grads[c], sizes,
                                         w_off, b_off, acts[c], deltas[c], tmp[c], hidden,
-                                        output, loss)
+                                        output, loss, temperature)
             else:
                 losses[c] = 0.0
                 grads[c, :] = 0.0
@@ -884,7 +945,7 @@ def _epoch_result(result, params, state1, state2, backup, adam_t):
 @jit(parallel=True)
 def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, w_off, b_off,
                 hidden, output, loss, alpha, batch_size, solver, lr, beta1, beta2, eps,
-                momentum, nesterov, adam_t, n_chunks, n_team):
+                momentum, nesterov, adam_t, n_chunks, n_team, temperature):
     """One epoch of minibatch training; returns (summed loss, Adam step count).
 
     ``order`` (int64, the rows to train on) is shuffled in place when
@@ -922,7 +983,7 @@ def train_epoch(X, Y, order, rng_state, shuffle, params, state1, state2, sizes, 
             _epoch_batches(me, size, sync, X, Y, order, params, state1, state2, sizes, w_off,
                            b_off, hidden, output, loss, alpha, batch_size, solver, lr, beta1,
                            beta2, eps, momentum, nesterov, adam_t, n_chunks, acts, deltas, tmp,
-                           grads, losses, seg, first, sq_parts, sq_w, result)
+                           grads, losses, seg, first, sq_parts, sq_w, result, temperature)
     return _epoch_result(result, params, state1, state2, backup, adam_t)
 
 
@@ -959,7 +1020,7 @@ def forward(X, params, sizes, w_off, b_off, hidden, output, chunk_rows):
 
 @jit
 def loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss, alpha,
-                  chunk_rows):
+                  chunk_rows, temperature):
     """Full-batch loss (scikit-learn's definition) and its gradient into ``grads``.
 
     Used by the L-BFGS solver. Works through X in chunks of ``chunk_rows``
@@ -981,7 +1042,7 @@ def loss_and_grad(X, Y, params, grads, sizes, w_off, b_off, hidden, output, loss
     for start in range(0, n, rows):
         m = min(rows, n - start)
         total += _chunk_pass(X, Y, order, start, m, params, part, sizes, w_off, b_off, acts,
-                             deltas, tmp, hidden, output, loss)
+                             deltas, tmp, hidden, output, loss, temperature)
         for q in range(grads.shape[0]):
             grads[q] += part[q]
     # L2 term on the whole batch: 0.5 * alpha * ||W||^2 / n, gradient alpha W / n.

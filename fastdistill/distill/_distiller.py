@@ -58,12 +58,14 @@ class Distiller(RegressorMixin, BaseEstimator):
     * **classification**, ``target="proba"``: the student (one that accepts
       ``fit(X, P, soft_targets=True)``, e.g.
       :class:`~fastdistill.MLPClassifier`) fits the teacher's probabilities
-      softened at ``temperature`` by soft-target cross-entropy; on labeled rows
-      the target is ``(1 - alpha) * p_T + alpha * onehot(y)``. The student
-      learns logits ``z / T``; its probabilities are ``softmax(T * z')``. Both
-      terms act at the same temperature, which is what Hinton et al.'s ``T^2``
-      factor restores when the hard term is taken at ``T = 1``; for ``T = 1``
-      it is exactly their loss.
+      softened at ``temperature`` by soft-target cross-entropy. The student
+      learns logits ``z / T``; its probabilities are ``softmax(T * z')``. On
+      labeled rows the loss is Hinton et al.'s: ``(1 - alpha) T^2
+      CE(p_T, softmax(z / T)) + alpha CE(y, softmax(z))``, the hard labels
+      at temperature 1 and the soft term scaled by ``T^2`` (for a student
+      whose ``fit`` takes ``hard_targets=``, as ``MLPClassifier``'s does;
+      other soft-target students get the target ``(1 - alpha) * p_T + alpha
+      * onehot(y)`` at temperature T, the same loss for ``T = 1``).
 
     When the feature matrix of the transfer set would exceed 256 MB and the
     student is a closed-form linear model, the student is fitted chunk by
@@ -373,15 +375,7 @@ class Distiller(RegressorMixin, BaseEstimator):
             return (1.0 - a) * T_lab + a * Y.reshape(T_lab.shape)
         if self.target_ == "logits":
             return T_lab  # hard labels have no logits: the teacher's are the target
-        idx = np.searchsorted(classes, np.asarray(y))
-        idx = np.clip(idx, 0, classes.shape[0] - 1)
-        if np.any(classes[idx] != np.asarray(y)):
-            raise ValueError(
-                f"y_labeled has labels not among the teacher's classes {classes.tolist()}."
-            )
-        onehot = np.zeros_like(T_lab)
-        onehot[np.arange(T_lab.shape[0]), idx] = 1.0
-        return (1.0 - a) * T_lab + a * onehot
+        return (1.0 - a) * T_lab + a * _onehot(y, classes, T_lab)
 
     def fit(self, X_unlabeled, X_labeled=None, y_labeled=None, *, alpha=None):
         """Query the teacher on the transfer set and fit the student to it.
@@ -492,10 +486,17 @@ class Distiller(RegressorMixin, BaseEstimator):
                             f"{type(self.student).__name__} has none. Use target='logits'."
                         )
                     T = softmax(T, self.temperature)
+            hard = None
             if XL is not None and y_labeled is not None and self._alpha > 0:
-                T = T.copy()
-                T[-n_lab:] = self._labeled_targets(T[-n_lab:], y_labeled,
-                                                   getattr(self, "classes_", None))
+                if self.target_ == "proba" and _fit_accepts(self.student, "hard_targets"):
+                    # Hinton et al.'s loss: the labels at temperature 1, T^2-scaled.
+                    hard = np.zeros_like(T)
+                    hard[-n_lab:] = self._alpha * _onehot(y_labeled, self.classes_,
+                                                          T[-n_lab:])
+                else:
+                    T = T.copy()
+                    T[-n_lab:] = self._labeled_targets(T[-n_lab:], y_labeled,
+                                                       getattr(self, "classes_", None))
             t2 = time.perf_counter()
 
             self.features_ = None
@@ -505,7 +506,7 @@ class Distiller(RegressorMixin, BaseEstimator):
             t3 = time.perf_counter()
             self._say(f"fitting the student ({type(self.student).__name__})")
             self.student_ = clone(self.student)
-            self.streamed_ = self._fit_student(R, T, W)
+            self.streamed_ = self._fit_student(R, T, W, hard)
             t4 = time.perf_counter()
             self.n_transfer_ = R.shape[0]
             self.n_teacher_queries_ = R.shape[0] + spent
@@ -514,19 +515,23 @@ class Distiller(RegressorMixin, BaseEstimator):
                               "features": t3 - t2, "student": t4 - t3}
         return self
 
-    def _fit_student(self, R, T, W) -> bool:
-        """Fit ``student_`` on the features of ``R``; stream when they are too large."""
+    def _fit_student(self, R, T, W, hard=None) -> bool:
+        """Fit ``student_`` on the features of ``R``; stream when they are too large.
+
+        ``hard``: weighted one-hot labels for a soft-target student (never
+        streamed: streaming is for closed-form students).
+        """
         st = self.student_
         if W is not None and not _fit_accepts(st, "sample_weight"):
             W = None  # documented: a student without sample_weight sees unit weights
         if self.features_ is None:
-            self._student_fit(st, self._inputs(R), T, W)
+            self._student_fit(st, self._inputs(R), T, W, hard)
             return False
         head = self._features(R[:1])
         width = head.shape[1]
         big = R.shape[0] * width * head.itemsize > _STREAM_BYTES
         if not (big or self.chunk_size is not None) or not hasattr(st, "_accumulate"):
-            self._student_fit(st, self._features(R), T, W)
+            self._student_fit(st, self._features(R), T, W, hard)
             return False
         rows = self._rows_per_chunk(width, head.itemsize)
         # Feature maps with a fused kernel send each block of features straight
@@ -544,8 +549,10 @@ class Distiller(RegressorMixin, BaseEstimator):
         st._solve_accumulated()
         return True
 
-    def _student_fit(self, st, Z, T, W) -> None:
+    def _student_fit(self, st, Z, T, W, hard=None) -> None:
         kw = {} if W is None else {"sample_weight": W}
+        if hard is not None:
+            kw.update(hard_targets=hard, temperature=float(self.temperature))
         if self.target_ == "proba":
             st.fit(Z, T, soft_targets=True, **kw)
         elif self.target_ == "logits" and _fit_accepts(st, "logits"):
@@ -747,6 +754,19 @@ class Distiller(RegressorMixin, BaseEstimator):
         from ._report import budget_curve
 
         return budget_curve(self, X_unlabeled, X_eval, sizes, strategies=strategies)
+
+
+def _onehot(y, classes: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """One-hot rows of the labels ``y`` over ``classes`` (shape and dtype of ``like``)."""
+    idx = np.searchsorted(classes, np.asarray(y))
+    idx = np.clip(idx, 0, classes.shape[0] - 1)
+    if np.any(classes[idx] != np.asarray(y)):
+        raise ValueError(
+            f"y_labeled has labels not among the teacher's classes {classes.tolist()}."
+        )
+    onehot = np.zeros_like(like)
+    onehot[np.arange(like.shape[0]), idx] = 1.0
+    return onehot
 
 
 def _fit_accepts(student, name: str) -> bool:

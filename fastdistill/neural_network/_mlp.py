@@ -208,6 +208,11 @@ class _BaseMLP(BaseEstimator):
         """Output activation and loss codes the training kernels use."""
         return self._out_code, self._loss_code
 
+    def _train_temperature(self) -> float:
+        """Temperature of the distillation loss (loss code 3; 1.0 otherwise)."""
+        t = getattr(self, "_fitting_temperature", None)
+        return 1.0 if t is None else float(t)
+
     def _validate_X(self, X, *, reset: bool):
         """Validate ``X``; returns it and None, or a rollback if NaN/inf are not checked yet.
 
@@ -286,7 +291,8 @@ class _BaseMLP(BaseEstimator):
                     hidden, *self._train_codes(), float(self.alpha), batch,
                     solver, self._lr, float(self.beta_1), float(self.beta_2),
                     float(self.epsilon), float(self.momentum),
-                    bool(self.nesterovs_momentum), self._adam_t, chunks, team)
+                    bool(self.nesterovs_momentum), self._adam_t, chunks, team,
+                    self._train_temperature())
                 if rollback is not None:
                     if not np.isfinite(total):
                         try:
@@ -406,7 +412,7 @@ class _BaseMLP(BaseEstimator):
             with blas_region():
                 val = K.loss_and_grad(Xf, Yf, p, grads, self._sizes, self._w_off, self._b_off,
                                       hidden, *self._train_codes(),
-                                      float(self.alpha), _CHUNK)
+                                      float(self.alpha), _CHUNK, self._train_temperature())
             if np.isfinite(val) and val < best[0] and np.all(np.isfinite(grads)):
                 best[0] = float(val)
                 best[1][:] = p
@@ -700,6 +706,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _train_codes(self) -> tuple[int, int]:
         if getattr(self, "_fitting_logits", False):
             return 0, 0  # logit matching: identity output, squared error on the logits
+        if getattr(self, "_fitting_temperature", None) is not None:
+            return 2, 3  # soft targets at T mixed with hard labels (Hinton's loss)
         return self._out_code, self._loss_code
 
     def _score_internal(self, X, Y) -> float:
@@ -874,7 +882,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return self.classes_[(Y[:, 0] > 0.5).astype(int)]
         if self._kind == "multilabel":
             return Y.astype(int)
-        return self.classes_[np.argmax(Y, axis=1)]
+        # Distillation targets hold the soft targets first (then the hard ones).
+        return self.classes_[np.argmax(Y[:, : self.classes_.shape[0]], axis=1)]
 
     def _decode(self, P):
         if self._kind == "binary":
@@ -883,8 +892,26 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return (P >= 0.5).astype(int)
         return self.classes_[np.argmax(P, axis=1)]
 
+    def _distill_targets(self, P, hard_targets, temperature):
+        """Targets of the distillation loss: ``[(1 - h) P, H]``, ``h`` the rows of H summed."""
+        check_scalar(temperature, "temperature", numbers.Real, min_val=0.0, include_min=False)
+        H = check_array(hard_targets, name="hard_targets", dtype=P.dtype)
+        if H.shape != P.shape:
+            raise ValueError(
+                f"hard_targets has shape {H.shape} but the soft targets y have {P.shape}; "
+                f"give one row per sample and one column per class (zeros for rows "
+                f"without a label)."
+            )
+        h = H.sum(axis=1)
+        if np.any(H < 0) or np.any(h > 1.0 + 1e-6):
+            raise ValueError(
+                "hard_targets must be non-negative with rows summing to at most 1 "
+                "(alpha * onehot(label) on labeled rows, zeros elsewhere)."
+            )
+        return np.ascontiguousarray(np.hstack([P * (1.0 - h)[:, None], H]))
+
     def _fit_public(self, X, y, *, incremental, soft_targets=False, classes=None,
-                    logits=None):
+                    logits=None, hard_targets=None, temperature=1.0):
         with self._transaction():
             first = not hasattr(self, "_params")
             reset = first or not (incremental or self.warm_start)
@@ -905,9 +932,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     )
                 Y = self._encode_logits(classes if y is None else y, logits, X, reset=reset)
             else:
+                if hard_targets is not None and not soft_targets:
+                    raise ValueError("hard_targets= needs soft_targets=True (the teacher's "
+                                     "probabilities as y).")
                 Y = self._encode(y, X, soft_targets=soft_targets, classes=classes,
                                  reset=reset)
             self._prepare(X, Y, reset=reset, first_call=reset)
+            if hard_targets is not None:
+                Y = self._distill_targets(Y, hard_targets, temperature)
             objective = "logits" if logits is not None else (
                 "soft" if soft_targets else "labels")
             if getattr(self, "_objective", objective) != objective:
@@ -920,12 +952,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     self.best_validation_score_ = -np.inf
             self._objective = objective
             self._fitting_logits = logits is not None
+            self._fitting_temperature = None if hard_targets is None else float(temperature)
             try:
                 return self._fit(X, Y, incremental=incremental, rollback=rollback)
             finally:
                 self._fitting_logits = False
+                self._fitting_temperature = None
 
-    def fit(self, X, y, *, soft_targets: bool = False, classes=None, logits=None):
+    def fit(self, X, y, *, soft_targets: bool = False, classes=None, logits=None,
+            hard_targets=None, temperature: float = 1.0):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -946,6 +981,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Logit matching (distillation, Ba and Caruana 2014): the output
             layer is trained by squared error to reproduce these logits (a
             teacher's, centred per row), and predicts through the softmax.
+        hard_targets : array-like of shape (n_samples, n_classes), optional
+            With ``soft_targets=True``: Hinton et al.'s distillation loss.
+            ``y`` holds the teacher's probabilities softened at
+            ``temperature`` T, ``hard_targets`` the true labels weighted by
+            ``alpha`` (``alpha * onehot(label)``; zero rows for unlabeled
+            samples). Per row the loss is ``(1 - h) CE(y, softmax(u)) +
+            CE(hard, softmax(T u)) / T^2`` (``h`` the row's sum of
+            ``hard_targets``): Hinton's ``(1 - alpha) T^2 CE_soft + alpha
+            CE_hard`` divided by ``T^2``, for the student's logits ``z = T u``.
+            The network's outputs are ``u``: ``predict_proba`` gives the
+            softened probabilities, ``softmax(T * predict_logits(X))`` the
+            student's.
+        temperature : float, default=1.0
+            The temperature T of ``hard_targets`` (ignored without them).
 
         Returns
         -------
@@ -953,7 +1002,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The fitted estimator.
         """
         return self._fit_public(X, y, incremental=False, soft_targets=soft_targets,
-                                classes=classes, logits=logits)
+                                classes=classes, logits=logits, hard_targets=hard_targets,
+                                temperature=temperature)
 
     @available_if(lambda self: self.solver != "lbfgs")
     def partial_fit(self, X, y, classes=None, *, soft_targets: bool = False):
