@@ -53,8 +53,10 @@ def test_gradient_matches_finite_differences(rng, activation, output, loss, n_ou
         p1[q] += h
         p2 = params.copy()
         p2[q] -= h
-        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5, 1.0)
-        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, hidden, output, loss, 0.3, 5, 1.0)
+        f1 = K.loss_and_grad(X, Y, p1, scratch, sizes, w_off, b_off, hidden, output, loss,
+                             0.3, 5, 1.0)
+        f2 = K.loss_and_grad(X, Y, p2, scratch, sizes, w_off, b_off, hidden, output, loss,
+                             0.3, 5, 1.0)
         numeric[q] = (f1 - f2) / (2 * h)
     if loss == 0:
         # scikit-learn reports the squared loss averaged over outputs too, but

@@ -179,7 +179,8 @@ def test_team_stops_together_on_divergence(rng):
     with parallel_region(2):
         total, t = K.train_epoch(X, Y, np.arange(400), np.array([7], dtype=np.uint64), True, p,
                                  np.zeros(n_params), np.zeros(n_params), sizes, w_off, b_off, 0,
-                                 0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2, 1.0)
+                                 0, 0, 1e-3, 200, 1, 1e-2, 0.9, 0.999, 1e-8, 0.9, True, 0, 2, 2,
+                                 1.0)
     assert np.isnan(total)
     np.testing.assert_array_equal(p, p0)
 
