@@ -35,7 +35,7 @@ def seed_state(rng: np.random.Generator) -> np.ndarray:
     return np.array([seed], dtype=np.uint64)
 
 
-@jit
+@jit(internal=True)
 def next_uint64(state):
     """Advance ``state`` (uint64[1], modified in place) and return 64 random bits."""
     x = state[0]

@@ -158,7 +158,7 @@ def train_chunks(sizes: np.ndarray, batch_rows: int) -> int:
 # along the rows of the chunk (contiguous, vectorised whatever the layer
 # widths) and no loop is as short as a narrow layer.
 
-@jit
+@jit(internal=True)
 def _gather(X, Y, order, start, m, A0, YT):
     """A0[i] = X[order[start + i]] (row-major), YT[:, i] = Y[order[start + i]], i < m.
 
@@ -638,7 +638,7 @@ def _forward_t(params, sizes, w_off, b_off, A0, acts, tmp, hidden, output):
     return acts[off - sizes[n_layers] * m : off].reshape(sizes[n_layers], m)
 
 
-@jit
+@jit(internal=True)
 def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, deltas, tmp,
                 hidden, output, loss, temperature):
     """Forward and backward pass of rows order[start:start + m].
@@ -692,7 +692,7 @@ def _chunk_pass(X, Y, order, start, m, params, g, sizes, w_off, b_off, acts, del
     return s + check
 
 
-@jit
+@jit(internal=True)
 def _segments(sizes, w_off, b_off, n_parts):
     """Split the parameters into ``n_parts`` near-equal contiguous parts.
 
@@ -767,7 +767,7 @@ def _step_range(params, grads, state1, state2, lo, hi, alpha, inv_m, solver, lr,
     return sq
 
 
-@jit
+@jit(internal=True)
 def _step_part(params, grads, state1, state2, seg, s0, s1, alpha, inv_m, solver, lr, lr_t,
                beta1, c1, beta2, c2, eps, momentum, nesterov):
     """Step the segments seg[s0:s1]; returns ||new weights||^2 over them."""
