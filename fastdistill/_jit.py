@@ -69,7 +69,7 @@ def jit(
     opts = dict(
         nogil=True,
         cache=cache,
-        parallel=parallel,
+        parallel=dict(_PRANGE_ONLY) if parallel else False,  # (Numba empties the dict)
         error_model="numpy",
         fastmath=_fastmath_flags(fastmath),
     )
@@ -83,6 +83,17 @@ def jit(
     if func is None:
         return decorate
     return decorate(func)
+
+
+#: Numba's parallel options for ``parallel=True``: only the explicit
+#: ``prange`` loops run in parallel. NumPy array expressions, in-place
+#: operators, setitems and comprehensions stay plain loops: each one Numba
+#: turns into a parallel region is compiled as a gufunc of its own (about
+#: 0.1-1 s of compilation each on a cold cache), for small arrays (per-thread
+#: accumulators, merges) that gain nothing from threads.
+_PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False,
+                "inplace_binop": False, "setitem": False, "numpy": False,
+                "stencil": False, "fusion": False}
 
 
 def _fastmath_flags(fastmath: bool | frozenset | set) -> set | bool:
