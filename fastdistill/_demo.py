@@ -87,7 +87,7 @@ def _run_demo(out: TextIO, *, n_unlabeled: int) -> int:
 
     say("fastdistill demo - distill a neural network into fast students")
     say("")
-    say("[0/2] Preparing the compiled kernels (compiled on the first run, about 30 s,")
+    say("[0/2] Preparing the compiled kernels (compiled on the first run, 25-30 s,")
     say("      then loaded from the on-disk cache) ...")
     def warm():
         from ._warmup import demo_groups, prewarm
