@@ -69,7 +69,7 @@ def jit(
     opts = dict(
         nogil=True,
         cache=cache,
-        parallel=dict(_PRANGE_ONLY) if parallel else False,  # (Numba empties the dict)
+        parallel=_prange_only() if parallel else False,
         error_model="numpy",
         fastmath=_fastmath_flags(fastmath),
     )
@@ -91,9 +91,18 @@ def jit(
 #: turns into a parallel region is compiled as a gufunc of its own (about
 #: 0.1-1 s of compilation each on a cold cache), for small arrays (per-thread
 #: accumulators, merges) that gain nothing from threads.
+#: (An options object, not a dict: Numba empties a dict on the first
+#: compilation, and a kernel's later signatures would get every option.)
 _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False,
                 "inplace_binop": False, "setitem": False, "numpy": False,
                 "stencil": False, "fusion": False}
+
+
+def _prange_only():
+    """Numba's ``ParallelOptions`` with only ``prange`` loops enabled."""
+    from numba.core.cpu import ParallelOptions
+
+    return ParallelOptions(dict(_PRANGE_ONLY))
 
 
 def _fastmath_flags(fastmath: bool | frozenset | set) -> set | bool:

@@ -382,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or gaussian[:N] (default: none)")
     d.add_argument("--alpha", type=float, default=None,
                    help="weight of the true labels on the training rows when unlabeled "
-                        "rows are given (default: the Distiller's)")
+                        "rows are given (default: the Distiller's for regression, 0 for "
+                        "classification, whose students fit logits and cannot use labels)")
     d.add_argument("--max-teacher-queries", type=int, default=None, metavar="N",
                    help="cap on the rows the teacher labels")
     d.add_argument("--metric", choices=["none", "teacher"], default="none",
@@ -499,6 +500,8 @@ def _cmd_distill(args, progress, out) -> int:
     kwargs: dict[str, Any] = {"random_state": seed}
     if args.alpha is not None:
         kwargs["alpha"] = args.alpha
+    elif task == "classification":
+        kwargs["alpha"] = 0.0  # these students fit logits, which carry no labels
     if args.max_teacher_queries is not None:
         kwargs["max_teacher_queries"] = args.max_teacher_queries
     if args.metric == "teacher":

@@ -21,6 +21,7 @@ from fastdistill.distill import (
 )
 from fastdistill.distill._features import rbf_responses
 from fastdistill.distill._targets import softmax
+from fastdistill.exceptions import ConvergenceWarning
 
 
 def _f(X):
@@ -736,3 +737,39 @@ def test_distiller_auto_target_rule(rng, teacher_cls, student, expected):
         warnings.simplefilter("ignore")
         d = Distiller(teacher, st).fit(X)
     assert d.target_ == expected
+
+
+def test_distiller_auto_uses_labels_and_warns_when_logits_drop_them(rng):
+    X = rng.normal(size=(80, 3))
+    XL, yL = rng.normal(size=(12, 3)), np.array([0, 1, 2] * 4)
+    teacher = _LinearLogitTeacher(rng.normal(size=(3, 3)), np.zeros(3), [0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # Logits cannot carry labels: "auto" gives an MLP student probabilities then.
+        d = Distiller(teacher, MLPClassifier((), max_iter=5, random_state=0),
+                      temperature=2.0).fit(X, XL, yL)
+        assert d.target_ == "proba"
+        assert Distiller(teacher, MLPClassifier((), max_iter=5, random_state=0)).fit(
+            X).target_ == "logits"
+        # Below T = 1 the labels are mixed into the targets instead of Hinton's loss.
+        spy = Distiller(teacher, _HintonSpyStudent(), temperature=0.5, alpha=0.3,
+                        target="proba").fit(X, XL, yL)
+        assert spy.student_.hard_.ndim == 0  # hard_targets not passed
+    with pytest.warns(UserWarning, match="no use for y_labeled"):
+        Distiller(teacher, Ridge(), alpha=0.3).fit(X, XL, yL)
+
+
+@pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
+def test_mlp_hard_targets_with_early_stopping_and_alpha_one(rng):
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
+    P = np.full((200, 3), 1 / 3)
+    H = np.eye(3)[y]  # alpha = 1: the labels alone
+    m = MLPClassifier((8,), max_iter=60, early_stopping=True, random_state=0).fit(
+        X, P, soft_targets=True, hard_targets=H, temperature=1.0)
+    ref = MLPClassifier((8,), max_iter=60, early_stopping=True, random_state=0).fit(X, y)
+    # At T = 1 with only labels the loss is the plain log-loss: the same training,
+    # and the validation scores read the labels (not the zeroed soft targets).
+    np.testing.assert_allclose(m.loss_curve_, ref.loss_curve_, rtol=1e-9)
+    assert m.validation_scores_ == ref.validation_scores_
+    assert max(m.validation_scores_) > 0.6

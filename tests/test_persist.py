@@ -186,7 +186,7 @@ CASES = {
     "Distiller-classifier": (
         lambda: Distiller(MLPClassifier((4,), max_iter=3, random_state=1),
                           MLPClassifier((4,), max_iter=3, random_state=2),
-                          PCAFeatures(2)),
+                          PCAFeatures(2), target="proba", temperature=2.0),
         lambda est, X, y: (est.teacher.fit(X, _labels(X)), est.fit(X))[1],
         ["predict", "predict_proba", "decision_function"], None),
 }

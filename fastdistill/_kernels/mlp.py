@@ -527,14 +527,21 @@ def _distill_delta(QT, YT, DT, gb, temperature):
     s = 0.0
     for i in range(m):
         qmax = zero
-        for j in range(k):
-            qmax = max(qmax, QT[j, i])
         ws = zero
         wh = zero
-        tot = zero
         for j in range(k):
+            qmax = max(qmax, QT[j, i])
             ws += YT[j, i]
             wh += YT[k + j, i]
+        if wh == zero:  # no label on this row (most rows): the soft term alone
+            for j in range(k):
+                q = QT[j, i]
+                DT[j, i] = ws * q - YT[j, i]
+                if YT[j, i] != 0:
+                    s -= YT[j, i] * np.log(max(q, lo))
+            continue
+        tot = zero
+        for j in range(k):
             r = QT[j, i] / qmax
             r = np.exp(t * np.log(r)) if r > zero else zero
             DT[j, i] = r

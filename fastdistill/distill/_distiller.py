@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import time
+import warnings
 
 import numpy as np
 
@@ -63,9 +64,10 @@ class Distiller(RegressorMixin, BaseEstimator):
       labeled rows the loss is Hinton et al.'s: ``(1 - alpha) T^2
       CE(p_T, softmax(z / T)) + alpha CE(y, softmax(z))``, the hard labels
       at temperature 1 and the soft term scaled by ``T^2`` (for a student
-      whose ``fit`` takes ``hard_targets=``, as ``MLPClassifier``'s does;
-      other soft-target students get the target ``(1 - alpha) * p_T + alpha
-      * onehot(y)`` at temperature T, the same loss for ``T = 1``).
+      whose ``fit`` takes ``hard_targets=``, as ``MLPClassifier``'s does,
+      and ``temperature >= 1``; otherwise the target is ``(1 - alpha) * p_T
+      + alpha * onehot(y)`` at temperature T, the same loss for ``T = 1``).
+      With ``target="logits"`` the labels are not used (a warning says so).
 
     When the feature matrix of the transfer set would exceed 256 MB and the
     student is a closed-form linear model, the student is fitted chunk by
@@ -101,7 +103,9 @@ class Distiller(RegressorMixin, BaseEstimator):
         logits=Z)`` (``LocalLinearClassifier``, ``MLPClassifier``). For an
         ``MLPClassifier`` student, ``"proba"`` at ``temperature`` 2 can learn
         faster than logit matching (large logits slow squared-error
-        training; see the user guide).
+        training; see the user guide). With labeled rows (and ``alpha >
+        0``) "auto" picks "proba" for a student that takes the labels beside
+        soft targets (``MLPClassifier``), since logits cannot carry labels.
     alpha : float, default=0.1
         Weight of the hard labels on labeled rows (0: teacher only).
     max_teacher_queries : int or None, default=None
@@ -334,14 +338,18 @@ class Distiller(RegressorMixin, BaseEstimator):
             weights = np.asarray(weights, dtype=np.float64)
         return X, weights
 
-    def _resolve_target(self, classification: bool) -> str:
+    def _resolve_target(self, classification: bool, labels: bool = False) -> str:
         """``target="auto"``: logits when the teacher exposes them, else probabilities.
 
         Logits when the teacher has ``predict_logits`` or
         ``decision_function`` and the student can fit logits (a regressor, or
         a classifier whose ``fit`` takes ``logits=``); otherwise probabilities
         when the student accepts soft targets, and else the logarithm of the
-        teacher's probabilities as logits.
+        teacher's probabilities as logits. One exception: with hard labels
+        (``labels``: labeled rows and ``alpha > 0``), which logits cannot
+        carry, a student that takes them beside soft targets
+        (``hard_targets=``, as ``MLPClassifier``) gets probabilities, so the
+        labels are used (Hinton et al.'s loss).
 
         Logit matching is not always the faster learner: on the user guide's
         spiral problem (teacher logits of standard deviation 12.6) an
@@ -355,11 +363,22 @@ class Distiller(RegressorMixin, BaseEstimator):
         if self.target != "auto":
             return self.target
         soft = _fit_accepts(self.student, "soft_targets")
+        if soft and labels and self._hinton():
+            return "proba"
         regressor = not (soft or is_classifier(self.student))
         if teacher_kind(self.teacher) != "predict_proba" and (
                 regressor or _fit_accepts(self.student, "logits")):
             return "logits"
         return "proba" if soft else "logits"
+
+    def _hinton(self) -> bool:
+        """Whether hard labels go to the student beside the soft targets (Hinton's loss).
+
+        Needs a student whose ``fit`` takes ``hard_targets=`` and a
+        temperature of at least 1 (below 1 the labels' softmax is the softer
+        one, which float32 probabilities at T cannot carry).
+        """
+        return _fit_accepts(self.student, "hard_targets") and self.temperature >= 1.0
 
     def _labeled_targets(self, T_lab, y, classes):
         """Blend the teacher's targets on labeled rows with the hard labels."""
@@ -374,7 +393,12 @@ class Distiller(RegressorMixin, BaseEstimator):
                 )
             return (1.0 - a) * T_lab + a * Y.reshape(T_lab.shape)
         if self.target_ == "logits":
-            return T_lab  # hard labels have no logits: the teacher's are the target
+            warnings.warn(
+                "target='logits' has no use for y_labeled: hard labels have no logits, so "
+                "the teacher's logits stay the targets on the labeled rows. Pass "
+                "target='proba' with a student that takes soft targets to use the labels, "
+                "or alpha=0 to silence this.", UserWarning, stacklevel=4)
+            return T_lab
         return (1.0 - a) * T_lab + a * _onehot(y, classes, T_lab)
 
     def fit(self, X_unlabeled, X_labeled=None, y_labeled=None, *, alpha=None):
@@ -434,7 +458,8 @@ class Distiller(RegressorMixin, BaseEstimator):
                     )
             n_lab = 0 if XL is None else XL.shape[0]
             classification = is_classifier(self.teacher)
-            self.target_ = self._resolve_target(classification)
+            labels = XL is not None and y_labeled is not None and self._alpha > 0
+            self.target_ = self._resolve_target(classification, labels)
             if not classification and not hasattr(self.teacher, "predict"):
                 raise TypeError("teacher must have a predict method (a fitted model).")
 
@@ -488,7 +513,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                     T = softmax(T, self.temperature)
             hard = None
             if XL is not None and y_labeled is not None and self._alpha > 0:
-                if self.target_ == "proba" and _fit_accepts(self.student, "hard_targets"):
+                if self.target_ == "proba" and self._hinton():
                     # Hinton et al.'s loss: the labels at temperature 1, T^2-scaled.
                     hard = np.zeros_like(T)
                     hard[-n_lab:] = self._alpha * _onehot(y_labeled, self.classes_,

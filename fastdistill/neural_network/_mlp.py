@@ -882,8 +882,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return self.classes_[(Y[:, 0] > 0.5).astype(int)]
         if self._kind == "multilabel":
             return Y.astype(int)
-        # Distillation targets hold the soft targets first (then the hard ones).
-        return self.classes_[np.argmax(Y[:, : self.classes_.shape[0]], axis=1)]
+        k = self.classes_.shape[0]
+        if Y.shape[1] == 2 * k:  # distillation targets [(1 - h) P, H]: their mix
+            Y = Y[:, :k] + Y[:, k:]
+        return self.classes_[np.argmax(Y, axis=1)]
 
     def _decode(self, P):
         if self._kind == "binary":
@@ -894,7 +896,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _distill_targets(self, P, hard_targets, temperature):
         """Targets of the distillation loss: ``[(1 - h) P, H]``, ``h`` the rows of H summed."""
-        check_scalar(temperature, "temperature", numbers.Real, min_val=0.0, include_min=False)
+        check_scalar(temperature, "temperature", numbers.Real, min_val=1.0)
         H = check_array(hard_targets, name="hard_targets", dtype=P.dtype)
         if H.shape != P.shape:
             raise ValueError(
@@ -942,6 +944,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 Y = self._distill_targets(Y, hard_targets, temperature)
             objective = "logits" if logits is not None else (
                 "soft" if soft_targets else "labels")
+            if hard_targets is not None:  # another loss for every temperature
+                objective = f"distill at T={float(temperature)!r}"
             if getattr(self, "_objective", objective) != objective:
                 # Another loss (squared error on logits vs cross-entropy): the
                 # previous fit's best loss says nothing about this one's.
@@ -994,7 +998,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             softened probabilities, ``softmax(T * predict_logits(X))`` the
             student's.
         temperature : float, default=1.0
-            The temperature T of ``hard_targets`` (ignored without them).
+            The temperature T of ``hard_targets`` (ignored without them), at
+            least 1: distillation softens (below 1 the labels' term would be
+            the softer one, which float32 probabilities at T cannot carry).
 
         Returns
         -------
