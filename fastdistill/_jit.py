@@ -93,6 +93,8 @@ def jit(
 #: accumulators, merges) that gain nothing from threads.
 #: (An options object, not a dict: Numba empties a dict on the first
 #: compilation, and a kernel's later signatures would get every option.)
+#: Inside a ``prange`` body, write array work as loops: an array expression
+#: there does not compile with these options.
 _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False,
                 "inplace_binop": False, "setitem": False, "numpy": False,
                 "stencil": False, "fusion": False}
