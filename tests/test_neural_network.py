@@ -129,6 +129,30 @@ def test_distillation_loss_at_temperature_one_is_cross_entropy_on_mixed_targets(
     np.testing.assert_allclose(g3, g2, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mlp_hard_targets_solvers_and_dtypes(rng, solver, dtype):
+    # Every solver and dtype trains on Hinton's loss: at T = 1 it is the
+    # log-loss on the mixed target (1 - h) P + H, so both fits agree.
+    X = rng.normal(size=(120, 3)).astype(dtype)
+    P = _softmax_rows(rng.normal(size=(120, 3))).astype(dtype)
+    H = np.zeros_like(P)
+    H[::4, 1] = 0.4
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=15, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = MLPClassifier(**kw).fit(X, P, soft_targets=True, hard_targets=H, temperature=1.0)
+        mixed = P * (1 - H.sum(1))[:, None] + H
+        b = MLPClassifier(**kw).fit(X, mixed, soft_targets=True)
+        c = MLPClassifier(**kw).fit(X, P, soft_targets=True, hard_targets=H, temperature=4.0)
+    assert a.predict_proba(X).dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=tol, atol=tol)
+    # At T = 4 the labels weigh 1/T^2 as much relative to the soft term: another fit.
+    assert np.abs(c.predict_proba(X) - a.predict_proba(X)).max() > 1e-4
+    assert np.all(np.isfinite(c.predict_proba(X)))
+
+
 @pytest.mark.filterwarnings("ignore::fastdistill.exceptions.ConvergenceWarning")
 def test_mlp_classifier_hard_targets_fit(rng):
     X = rng.normal(size=(300, 2))
