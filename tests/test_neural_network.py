@@ -1026,3 +1026,21 @@ def test_warm_start_onto_another_objective_does_not_stop_early():
     fresh = MLPClassifier((16,), max_iter=100, random_state=0).fit(X, None, logits=Z)
     err = lambda m: np.mean((m.predict_logits(X) - Z) ** 2)  # noqa: E731
     assert err(warm) < 2 * err(fresh)
+
+
+def test_warm_start_onto_the_distillation_loss_does_not_stop_early():
+    """A soft-target fit's best loss must not stop a fit on Hinton's loss (another scale)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4))
+    sharp = _softmax_rows(8 * X[:, :3])  # low cross-entropy: a low best loss
+    flat = _softmax_rows(0.1 * X[:, :3])  # near-uniform targets: a loss near log 3
+    H = np.zeros_like(flat)
+    H[::5, 0] = 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm = MLPClassifier((8,), warm_start=True, max_iter=200, random_state=0).fit(
+            X, sharp, soft_targets=True)
+        assert warm.best_loss_ < 0.5
+        warm.fit(X, flat, soft_targets=True, hard_targets=H, temperature=4.0)
+    assert warm.n_iter_ > warm.n_iter_no_change + 1
+    assert warm.best_loss_ > 0.9  # the new objective's own best
