@@ -806,19 +806,23 @@ def sq_distances(X, shift, centers, c_norms, chunk_rows, out):
     """Squared distances from every row to every center, into ``out`` (n, k).
 
     Same shifted ``||x||^2 + ||c||^2 - 2 x.c`` form as :func:`lloyd_pass`
-    (one GEMM per chunk, :func:`_block_sqdist`), clipped at zero.
+    (per chunk, :func:`_block_sqdist`), clipped at zero.
     """
     n, d = X.shape
+    centers_t = np.ascontiguousarray(centers.T)
     for ch in prange((n + chunk_rows - 1) // chunk_rows):
         r0 = ch * chunk_rows
         m = min(n, r0 + chunk_rows) - r0
         buf = np.empty((m, d), dtype=X.dtype)
-        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out[r0:r0 + m])
+        _block_sqdist(X, r0, m, shift, centers_t, c_norms, buf, out[r0:r0 + m])
 
 
 @jit(internal=True)
-def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
+def _block_sqdist(X, r0, m, shift, centers_t, c_norms, buf, out):
     """Squared distances of rows r0..r0+m of X to the (shifted) centers.
+
+    ``centers_t`` (d, k) C-contiguous: the centers transposed (once per
+    kernel call, by the caller).
 
     ``||x - s||^2 + ||c||^2 - 2 (x - s).c``, clipped at zero, by
     :func:`~._intrinsics.sq_distances_rows` (the products in registers);
@@ -835,7 +839,7 @@ def _block_sqdist(X, r0, m, shift, centers, c_norms, buf, out):
             buf[i, j] = t
             t2 += t * t
         xn[i] = t2
-    sq_distances_rows(buf[:m], xn, np.ascontiguousarray(centers.T), c_norms, out[:m])
+    sq_distances_rows(buf[:m], xn, centers_t, c_norms, out[:m])
 
 
 @jit(parallel=True)

@@ -94,7 +94,7 @@ def center_responses(X, shift, centers, c_norms, gamma, normalize, top, chunk_ro
     """Radial-basis responses of every row to every center, into ``out`` (n, k).
 
     :func:`responses` of the squared distances, fused with their computation
-    (one GEMM per chunk of rows, as
+    (per chunk of rows, as
     :func:`fastdistill._kernels.cluster.sq_distances`): each chunk is turned
     into responses while it is still in cache.
 
@@ -108,13 +108,14 @@ def center_responses(X, shift, centers, c_norms, gamma, normalize, top, chunk_ro
     """
     n, d = X.shape
     g = out.dtype.type(gamma)
+    centers_t = np.ascontiguousarray(centers.T)
     for ch in prange((n + chunk_rows - 1) // chunk_rows):
         r0 = ch * chunk_rows
         m = min(n, r0 + chunk_rows) - r0
         buf = np.empty((m, d), dtype=X.dtype)
         best = np.empty(max(top, 1))
         block = out[r0:r0 + m]
-        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, block)
+        _block_sqdist(X, r0, m, shift, centers_t, c_norms, buf, block)
         for i in range(m):
             _respond_row(block[i], g, normalize, top, best)
 
@@ -150,6 +151,7 @@ def center_responses_gram(X, Y, sw, shift, centers, c_norms, gamma, normalize, t
     n_blocks = (n + block_rows - 1) // block_rows
     G, S, Wsum = gram_slots(n_slots, p)
     g = X.dtype.type(gamma)
+    centers_t = np.ascontiguousarray(centers.T)
     for slot in prange(n_slots):
         xb = np.empty((block_rows, d), dtype=X.dtype)
         dist = np.empty((block_rows, k), dtype=X.dtype)
@@ -159,7 +161,7 @@ def center_responses_gram(X, Y, sw, shift, centers, c_norms, gamma, normalize, t
         for b in range(slot * n_blocks // n_slots, (slot + 1) * n_blocks // n_slots):
             r0 = b * block_rows
             m = min(n, r0 + block_rows) - r0
-            _block_sqdist(X, r0, m, shift, centers, c_norms, xb, dist)
+            _block_sqdist(X, r0, m, shift, centers_t, c_norms, xb, dist)
             for i in range(m):
                 _respond_row(dist[i], g, normalize, top, best)
                 wi = sw[r0 + i] if has_w else 1.0

@@ -30,7 +30,7 @@ def nearest_neighbors(X, shift, q_idx, q_off, c_idx, c_off, tasks, chunk_rows, b
     tasks run in parallel. Per task the queries are gathered once (shifted by
     ``shift``) and the candidates are gathered ``block_cols`` at a time; the
     squared distances of a (queries, candidates) block come from the shared
-    ``||x||^2 + ||c||^2 - 2 x.c`` block helper (one GEMM), so memory stays
+    ``||x||^2 + ||c||^2 - 2 x.c`` block helper, so memory stays
     O(chunk_rows * block_cols) whatever the number of rows.
 
     Ties go to the candidate listed first. Outputs (written at the query's row
@@ -71,7 +71,8 @@ def nearest_neighbors(X, shift, q_idx, q_off, c_idx, c_off, tasks, chunk_rows, b
                 out = dist
             else:
                 out = np.empty((chunk_rows, mc), dtype=X.dtype)
-            _block_sqdist(qbuf, 0, m, zero, cbuf[:mc], cn[:mc], tmp, out)
+            _block_sqdist(qbuf, 0, m, zero, np.ascontiguousarray(cbuf[:mc].T), cn[:mc], tmp,
+                          out)
             for i in range(m):
                 qi = q_idx[qs + i]
                 bi = best[i]
@@ -95,7 +96,7 @@ def nearest_neighbors(X, shift, q_idx, q_off, c_idx, c_off, tasks, chunk_rows, b
 def nearest_centers(X, shift, centers, c_norms, chunk_rows, out):
     """Find the ``out.shape[1]`` nearest (shifted) centers of every row, nearest first.
 
-    Distances by the shared GEMM block helper, one chunk of rows per task;
+    Distances by the shared block helper, one chunk of rows per task;
     a per-row insertion into the sorted short list (ties to the lower
     center index). ``out`` (n, p) int64 receives the center indices.
     """
@@ -103,6 +104,7 @@ def nearest_centers(X, shift, centers, c_norms, chunk_rows, out):
     k = centers.shape[0]
     p = out.shape[1]
     n_chunks = (n + chunk_rows - 1) // chunk_rows
+    centers_t = np.ascontiguousarray(centers.T)
     for ch in prange(n_chunks):
         r0 = ch * chunk_rows
         m = min(n, r0 + chunk_rows) - r0
@@ -110,7 +112,7 @@ def nearest_centers(X, shift, centers, c_norms, chunk_rows, out):
         dist = np.empty((chunk_rows, k), dtype=X.dtype)
         top_d = np.empty(p)
         top_i = np.empty(p, dtype=np.int64)
-        _block_sqdist(X, r0, m, shift, centers, c_norms, buf, dist)
+        _block_sqdist(X, r0, m, shift, centers_t, c_norms, buf, dist)
         for i in range(m):
             filled = 0
             for c in range(k):
@@ -197,7 +199,7 @@ def nearest_rows(X, shift, centers, c_norms, chunk_rows, n_slots):
 
     Rows are split into ``n_slots`` fixed ranges of chunks (a function of the
     shape only); each slot keeps the per-center minimum over its rows
-    (distances by the shared GEMM block helper), and the slots are merged in
+    (distances by the shared block helper), and the slots are merged in
     order, ties to the lower row index.
 
     Returns
@@ -210,6 +212,7 @@ def nearest_rows(X, shift, centers, c_norms, chunk_rows, n_slots):
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     best = np.full((n_slots, k), np.inf)
     arg = np.zeros((n_slots, k), dtype=np.int64)
+    centers_t = np.ascontiguousarray(centers.T)
     for slot in prange(n_slots):
         ch0 = slot * n_chunks // n_slots
         ch1 = (slot + 1) * n_chunks // n_slots
@@ -220,7 +223,7 @@ def nearest_rows(X, shift, centers, c_norms, chunk_rows, n_slots):
         for ch in range(ch0, ch1):
             r0 = ch * chunk_rows
             m = min(n, r0 + chunk_rows) - r0
-            _block_sqdist(X, r0, m, shift, centers, c_norms, buf, dist)
+            _block_sqdist(X, r0, m, shift, centers_t, c_norms, buf, dist)
             for i in range(m):
                 for c in range(k):
                     v = dist[i, c]

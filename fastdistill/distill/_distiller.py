@@ -512,7 +512,7 @@ class Distiller(RegressorMixin, BaseEstimator):
                         )
                     T = softmax(T, self.temperature)
             hard = None
-            if XL is not None and y_labeled is not None and self._alpha > 0:
+            if labels:
                 if self.target_ == "proba" and self._hinton():
                     # Hinton et al.'s loss: the labels at temperature 1, T^2-scaled.
                     hard = np.zeros_like(T)
